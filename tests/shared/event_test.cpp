@@ -1,0 +1,106 @@
+#include <gtest/gtest.h>
+
+#include "domain/case.h"
+#include "domain/event.h"
+
+using namespace cl;
+
+namespace {
+Event make(const std::string& dev, uint64_t n, int64_t t, const std::string& type, const std::string& body,
+           const std::string& author = "alice") {
+    Event e;
+    e.device = dev;
+    e.counter = n;
+    e.clock = Hlc{t, 0};
+    e.case_id = "c-" + dev + "-1";
+    e.team = "north";
+    e.author = author;
+    e.type = type;
+    e.body = body;
+    return e;
+}
+}  // namespace
+
+TEST(Event, RoundTripsThroughJson) {
+    Event e = make("d1", 7, 1700000000000, ev::kNoteAdded, R"({"text":"Called the client \u00e9"})");
+    e.clock.logical = 3;
+    auto back = event_from_json(event_to_json(e));
+    ASSERT_TRUE(back.ok()) << back.error().message;
+    EXPECT_TRUE(same_event(e, *back));
+    EXPECT_EQ(back->id(), "d1:7");
+}
+
+TEST(Event, RejectsMalformedAndUnknown) {
+    EXPECT_EQ(event_from_json("{not json").error().code, "bad_json");
+    EXPECT_EQ(event_from_json(R"({"device":"d","counter":1})").error().code, "bad_event");
+    Event e = make("d1", 1, 1000, "case.exploded", "{}");
+    EXPECT_EQ(validate_event(e, 2000).error().code, "unknown_type");
+    e = make("d1", 1, 1000, ev::kNoteAdded, R"({"text":"x"})");
+    e.schema = 99;
+    EXPECT_EQ(validate_event(e, 2000).error().code, "unknown_version");
+    e = make("d1", 1, 10LL * 24 * 3600 * 1000, ev::kNoteAdded, R"({"text":"x"})");
+    EXPECT_EQ(validate_event(e, 0).error().code, "clock_skew");
+    e = make("d1", 1, 1000, ev::kNoteAdded, R"({"text":"x","extra":1})");
+    EXPECT_EQ(validate_event(e, 2000).error().code, "bad_body");
+    e = make("d1", 1, 1000, ev::kSurveyRecorded, R"({"csat":6})");
+    EXPECT_EQ(validate_event(e, 2000).error().code, "bad_body");
+    e = make("d1", 1, 1000, ev::kSurveyRecorded, R"({"csat":5,"nps":10,"comment":"great"})");
+    EXPECT_TRUE(validate_event(e, 2000).ok());
+}
+
+TEST(Hlc, IsMonotonicWhenWallClockStepsBack) {
+    HlcClock c;
+    Hlc a = c.now(1000);
+    Hlc b = c.now(900);
+    EXPECT_TRUE(a < b);
+    c.observe(Hlc{5000, 2});
+    Hlc d = c.now(1000);
+    EXPECT_TRUE((Hlc{5000, 2}) < d);
+}
+
+TEST(Fold, AppliesCreationFieldsNotesAndStatus) {
+    std::vector<Event> evs = {
+        make("d1", 1, 1000, ev::kCaseCreated,
+             R"({"kind":"feedback","description":"Late delivery","category":"complaint","client":{"name":"Client A","channel":"email"}})"),
+        make("d1", 2, 2000, ev::kNoteAdded, R"({"text":"Called"})"),
+        make("d1", 3, 3000, ev::kStatusChanged, R"({"to":"in_progress","from":"new"})"),
+        make("d1", 4, 4000, ev::kResolved, R"({"resolution":"Refund issued"})"),
+    };
+    CaseState c = fold(evs);
+    EXPECT_EQ(c.kind, "feedback");
+    EXPECT_EQ(c.client.name, "Client A");
+    EXPECT_EQ(c.status, "resolved");
+    EXPECT_EQ(c.resolution, "Refund issued");
+    EXPECT_EQ(c.resolved_at, 4000);
+    ASSERT_EQ(c.notes.size(), 1u);
+    EXPECT_TRUE(c.conflicts.empty());
+    EXPECT_TRUE(c.is_negative());
+}
+
+TEST(Fold, ConcurrentFieldEditsAreLwwAndSurfaced) {
+    std::vector<Event> evs = {
+        make("d1", 1, 1000, ev::kCaseCreated, R"({"kind":"feedback","description":"v0"})"),
+        make("d1", 2, 2000, ev::kFieldSet, R"({"field":"description","value":"alice's","base":"d1:1"})", "alice"),
+        make("d2", 1, 2500, ev::kFieldSet, R"({"field":"description","value":"bob's","base":"d1:1"})", "bob"),
+    };
+    CaseState c = fold(evs);
+    EXPECT_EQ(c.description, "bob's");
+    ASSERT_EQ(c.conflicts.size(), 1u);
+    EXPECT_EQ(c.conflicts[0].other_value, "alice's");
+    EXPECT_EQ(c.conflicts[0].other_author, "alice");
+    EXPECT_EQ(c.conflicts[0].kept_author, "bob");
+}
+
+TEST(Fold, InvalidTransitionIsKeptAsConflict) {
+    std::vector<Event> evs = {
+        make("d1", 1, 1000, ev::kCaseCreated, R"({"kind":"feedback"})"),
+        make("d1", 2, 2000, ev::kStatusChanged, R"({"to":"closed","from":"new"})"),
+        make("d2", 1, 2500, ev::kStatusChanged, R"({"to":"awaiting_client","from":"new"})", "bob"),
+    };
+    CaseState c = fold(evs);
+    EXPECT_EQ(c.status, "closed");
+    ASSERT_EQ(c.conflicts.size(), 1u);
+    EXPECT_EQ(c.conflicts[0].kind, "status");
+    EXPECT_EQ(c.conflicts[0].other_value, "awaiting_client");
+    EXPECT_EQ(c.event_count, 3u);
+}
