@@ -22,7 +22,7 @@ Event make(const std::string& dev, uint64_t n, int64_t t, const std::string& typ
 }  // namespace
 
 TEST(Event, RoundTripsThroughJson) {
-    Event e = make("d1", 7, 1700000000000, ev::kNoteAdded, R"({"text":"Called the client \u00e9"})");
+    Event e = make("d1", 7, 1700000000000, ev::kNoteAdded, R"({"text":"Called the client é"})");
     e.clock.logical = 3;
     auto back = event_from_json(event_to_json(e));
     ASSERT_TRUE(back.ok()) << back.error().message;

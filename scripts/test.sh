@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Builds native and web, runs every test suite, exits non-zero on any failure.
+#   scripts/test.sh            unit + integration + wasm core tests + browser e2e
+#   CLOSELOOP_LONG=1 scripts/test.sh   also the long fuzz/soak modes (opt-in)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export NODE_PATH=/usr/share/nodejs
+JOBS=${JOBS:-$(nproc)}
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "native build"
+[ -f build/native/build.ninja ] || cmake --preset native >/dev/null
+cmake --build build/native -j"$JOBS"
+
+step "native tests (ctest)"
+ctest --test-dir build/native --output-on-failure -j"$JOBS" --timeout 600
+
+step "web build (Emscripten)"
+[ -f build/web/build.ninja ] || cmake --preset web >/dev/null
+cmake --build build/web -j"$JOBS"
+
+step "core tests compiled to WebAssembly, under Node"
+ctest --test-dir build/web --output-on-failure --timeout 600
+
+if [ -x tests/e2e/run.sh ]; then
+  step "browser end-to-end tests (headless Chromium)"
+  tests/e2e/run.sh
+fi
+
+step "all suites passed"

@@ -1,0 +1,674 @@
+// [SECTION] open and migrations
+// [SECTION] transactions and meta
+// [SECTION] events
+// [SECTION] cases (materialised fold)
+// [SECTION] queries
+// [SECTION] tombstones and purge
+// [SECTION] local device
+#include "store/store.h"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+#include "core/time.h"
+#include "store/sqlite_util.h"
+
+namespace cl {
+
+using sql::Stmt;
+
+// ---------------------------------------------------------------------------------------------
+// [SECTION] open and migrations
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+
+// Each entry upgrades user_version i -> i+1. Never edit a shipped entry: append a new one.
+const char* const kMigrations[] = {
+    // 1: the core schema
+    R"sql(
+    CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS events(
+        rowid INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        seq INTEGER,                 -- server sequence; NULL on a client until acknowledged
+        case_id TEXT NOT NULL,
+        device TEXT NOT NULL,
+        counter INTEGER NOT NULL,
+        hlc INTEGER NOT NULL,
+        lc INTEGER NOT NULL,
+        team TEXT NOT NULL,
+        author TEXT NOT NULL,
+        type TEXT NOT NULL,
+        v INTEGER NOT NULL,
+        body TEXT NOT NULL);
+    CREATE INDEX IF NOT EXISTS events_by_case ON events(case_id, hlc, lc, device, counter);
+    CREATE UNIQUE INDEX IF NOT EXISTS events_by_seq ON events(seq) WHERE seq IS NOT NULL;
+    CREATE INDEX IF NOT EXISTS events_pending ON events(rowid) WHERE seq IS NULL;
+    CREATE TABLE IF NOT EXISTS cases(
+        id TEXT PRIMARY KEY,
+        reference TEXT NOT NULL,
+        kind TEXT NOT NULL, team TEXT NOT NULL, status TEXT NOT NULL, priority TEXT NOT NULL,
+        category TEXT NOT NULL, assignee TEXT NOT NULL, client_name TEXT NOT NULL,
+        title TEXT NOT NULL, description TEXT NOT NULL,
+        created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, closed_at INTEGER NOT NULL,
+        next_due INTEGER NOT NULL, overdue_steps INTEGER NOT NULL,
+        needs_escalation INTEGER NOT NULL, escalated INTEGER NOT NULL, legal_hold INTEGER NOT NULL,
+        conflicts INTEGER NOT NULL,
+        search TEXT NOT NULL,
+        json TEXT NOT NULL) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS cases_status ON cases(status, next_due);
+    CREATE INDEX IF NOT EXISTS cases_team ON cases(team, status);
+    CREATE INDEX IF NOT EXISTS cases_assignee ON cases(assignee, status);
+    CREATE INDEX IF NOT EXISTS cases_due ON cases(next_due);
+    CREATE INDEX IF NOT EXISTS cases_updated ON cases(updated_at);
+    CREATE INDEX IF NOT EXISTS cases_reference ON cases(reference);
+    CREATE TABLE IF NOT EXISTS tombstones(
+        case_id TEXT PRIMARY KEY, reference TEXT NOT NULL, kind TEXT NOT NULL, team TEXT NOT NULL,
+        reason TEXT NOT NULL, closed_at INTEGER NOT NULL, purged_at INTEGER NOT NULL, seq INTEGER) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS tombstones_seq ON tombstones(seq);
+    )sql",
+};
+constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
+
+std::string lower_ascii(std::string s) {
+    for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return s;
+}
+
+}  // namespace
+
+Expected<std::unique_ptr<Store>> Store::open(const std::string& path, const StoreOptions& opts) {
+    std::unique_ptr<Store> s(new Store());
+    s->opts_ = opts;
+    s->now_ = [] { return wall_now_ms(); };
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path.c_str(), &s->db_, flags, nullptr) != SQLITE_OK) {
+        Error e = make_error("storage", "cannot open database '" + path + "': " +
+                                            (s->db_ ? sqlite3_errmsg(s->db_) : "out of memory"));
+        return e;
+    }
+    sqlite3_busy_timeout(s->db_, opts.busy_timeout_ms);
+    sqlite3_extended_result_codes(s->db_, 1);
+    // synchronous=FULL in rollback mode, NORMAL is durable enough in WAL (never OFF: see TOOLCHAIN).
+    const char* pragmas = opts.wal ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+                                   : "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;";
+    if (Status st = sql::exec(s->db_, pragmas); !st) return st.error();
+    {
+        Stmt check(s->db_, "PRAGMA quick_check");
+        if (!check.ok() || !check.step() || check.text(0) != "ok")
+            return make_error("corrupt", "database '" + path + "' failed its integrity check");
+    }
+    if (Status st = s->migrate(); !st) return st.error();
+    return s;
+}
+
+Store::~Store() {
+    stmts_.clear();
+    if (db_) sqlite3_close_v2(db_);
+}
+
+Status Store::migrate() {
+    Stmt v(db_, "PRAGMA user_version");
+    int version = v.step() ? static_cast<int>(v.i64(0)) : 0;
+    if (version > kSchemaVersion)
+        return make_error("unknown_version", "database schema " + std::to_string(version) +
+                                                 " is newer than this program understands (" +
+                                                 std::to_string(kSchemaVersion) + ")");
+    for (int i = version; i < kSchemaVersion; ++i) {
+        Status st = transact([&]() -> Status {
+            if (Status s = sql::exec(db_, kMigrations[i]); !s) return s;
+            return sql::exec(db_, ("PRAGMA user_version=" + std::to_string(i + 1)).c_str());
+        });
+        if (!st) return st;
+    }
+    return {};
+}
+
+sql::Stmt& Store::stmt(const char* text) {
+    auto it = stmts_.find(text);
+    if (it == stmts_.end()) it = stmts_.emplace(text, std::make_unique<Stmt>(db_, text)).first;
+    it->second->reset();
+    return *it->second;
+}
+
+// ---------------------------------------------------------------------------------------------
+// [SECTION] transactions and meta
+// ---------------------------------------------------------------------------------------------
+
+Status Store::begin() {
+    if (tx_depth_++ > 0) return {};
+    tx_failed_ = false;
+    if (Status st = sql::exec(db_, "BEGIN IMMEDIATE"); !st) {
+        tx_depth_ = 0;
+        return st;
+    }
+    return {};
+}
+
+Status Store::commit() {
+    if (tx_depth_ == 0) return make_error("storage", "commit without a transaction");
+    if (--tx_depth_ > 0) return {};
+    if (tx_failed_) {
+        sql::exec(db_, "ROLLBACK");
+        return make_error("storage", "transaction rolled back after an earlier failure");
+    }
+    Status st = sql::exec(db_, "COMMIT");
+    if (!st) {
+        sql::exec(db_, "ROLLBACK");
+        // Cached counters may be ahead of the rolled-back state.
+        last_seq_ = -1;
+        clock_loaded_ = false;
+    }
+    return st;
+}
+
+void Store::rollback() {
+    if (tx_depth_ == 0) return;
+    if (--tx_depth_ > 0) {
+        tx_failed_ = true;
+        return;
+    }
+    sql::exec(db_, "ROLLBACK");
+    last_seq_ = -1;
+    clock_loaded_ = false;
+}
+
+Status Store::transact(const std::function<Status()>& fn) {
+    if (Status st = begin(); !st) return st;
+    Status st = fn();
+    if (!st) {
+        rollback();
+        return st;
+    }
+    return commit();
+}
+
+std::optional<std::string> Store::meta(const std::string& key) {
+    Stmt& s = stmt("SELECT value FROM meta WHERE key=?1");
+    s.bind(1, key);
+    if (s.step()) return s.text(0);
+    return std::nullopt;
+}
+
+Status Store::set_meta(const std::string& key, const std::string& value) {
+    Stmt& s = stmt("INSERT INTO meta(key,value) VALUES(?1,?2) ON CONFLICT(key) DO UPDATE SET value=excluded.value");
+    s.bind(1, key).bind(2, value);
+    if (!s.run()) return s.error("cannot write setting");
+    return {};
+}
+
+void Store::set_sla(const SlaPolicy& policy, const BusinessCalendar& cal) {
+    policy_ = policy;
+    calendar_ = cal;
+}
+
+// ---------------------------------------------------------------------------------------------
+// [SECTION] events
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+
+Event read_event(Stmt& s, int first_col) {
+    // columns: id-less envelope: device, counter, hlc, lc, case_id, team, author, type, v, body
+    Event e;
+    int c = first_col;
+    e.device = s.text(c++);
+    e.counter = static_cast<uint64_t>(s.i64(c++));
+    e.clock.wall_ms = s.i64(c++);
+    e.clock.logical = static_cast<uint32_t>(s.i64(c++));
+    e.case_id = s.text(c++);
+    e.team = s.text(c++);
+    e.author = s.text(c++);
+    e.type = s.text(c++);
+    e.schema = static_cast<int>(s.i64(c++));
+    e.body = s.text(c++);
+    return e;
+}
+
+#define CL_EVENT_COLUMNS "device, counter, hlc, lc, case_id, team, author, type, v, body"
+
+}  // namespace
+
+int64_t Store::next_seq() {
+    if (last_seq_ < 0) {
+        auto v = meta("last_seq");
+        last_seq_ = v ? std::stoll(*v) : 0;
+    }
+    ++last_seq_;
+    set_meta("last_seq", std::to_string(last_seq_));
+    return last_seq_;
+}
+
+int64_t Store::max_seq() {
+    if (opts_.server) {
+        auto v = meta("last_seq");
+        return v ? std::stoll(*v) : 0;
+    }
+    Stmt& s = stmt("SELECT max(coalesce((SELECT max(seq) FROM events),0), coalesce((SELECT max(seq) FROM tombstones),0))");
+    return s.step() ? s.i64(0) : 0;
+}
+
+std::optional<StoredEvent> Store::find_event(const std::string& id) {
+    Stmt& s = stmt("SELECT coalesce(seq,0), " CL_EVENT_COLUMNS " FROM events WHERE id=?1");
+    s.bind(1, id);
+    if (!s.step()) return std::nullopt;
+    StoredEvent se;
+    se.seq = s.i64(0);
+    se.event = read_event(s, 1);
+    return se;
+}
+
+Expected<ApplyResult> Store::apply_events(const std::vector<Event>& events, const std::vector<int64_t>& acked_seqs) {
+    ApplyResult result;
+    std::set<std::string> touched;
+    int64_t now = now_();
+    Status st = transact([&]() -> Status {
+        for (size_t i = 0; i < events.size(); ++i) {
+            const Event& e = events[i];
+            const std::string id = e.id();
+            if (is_purged(e.case_id)) {
+                result.rejected.push_back({id, make_error("purged", "case " + e.case_id + " was purged under the retention policy")});
+                continue;
+            }
+            int64_t pulled_seq = i < acked_seqs.size() ? acked_seqs[i] : 0;
+            if (auto existing = find_event(id)) {
+                if (!same_event(existing->event, e)) {
+                    result.rejected.push_back({id, make_error("conflict", "event id " + id + " already exists with different content")});
+                    continue;
+                }
+                result.duplicates++;
+                if (pulled_seq > 0 && existing->seq == 0) {
+                    Stmt& u = stmt("UPDATE events SET seq=?2 WHERE id=?1");
+                    u.bind(1, id).bind(2, pulled_seq);
+                    if (!u.run()) return u.error("cannot acknowledge event");
+                }
+                result.acks.emplace_back(id, existing->seq ? existing->seq : pulled_seq);
+                continue;
+            }
+            int64_t seq = opts_.server ? next_seq() : pulled_seq;
+            Stmt& ins = stmt("INSERT INTO events(id, seq, " CL_EVENT_COLUMNS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
+            ins.bind(1, id);
+            if (seq > 0) ins.bind(2, seq);
+            else ins.bind_null(2);
+            ins.bind(3, e.device).bind(4, e.counter).bind(5, e.clock.wall_ms).bind(6, static_cast<int64_t>(e.clock.logical))
+                .bind(7, e.case_id).bind(8, e.team).bind(9, e.author).bind(10, e.type).bind(11, e.schema).bind(12, e.body);
+            if (!ins.run()) return ins.error("cannot store event " + id);
+            result.inserted++;
+            result.acks.emplace_back(id, seq);
+            touched.insert(e.case_id);
+            observe_clock(e.clock);
+        }
+        for (const auto& case_id : touched)
+            if (Status s = refold(case_id, now); !s) return s;
+        return {};
+    });
+    if (!st) return st.error();
+    result.cases.assign(touched.begin(), touched.end());
+    return result;
+}
+
+Expected<std::vector<Event>> Store::case_events(const std::string& case_id) {
+    std::vector<Event> out;
+    Stmt& s = stmt("SELECT " CL_EVENT_COLUMNS " FROM events WHERE case_id=?1 ORDER BY hlc, lc, device, counter");
+    s.bind(1, case_id);
+    while (s.step()) out.push_back(read_event(s, 0));
+    if (!s.done_ok() && s.last_rc() != SQLITE_DONE) return s.error("cannot read case events");
+    return out;
+}
+
+Expected<std::vector<StoredEvent>> Store::events_after(int64_t after, int limit) {
+    std::vector<StoredEvent> out;
+    Stmt& s = stmt("SELECT seq, " CL_EVENT_COLUMNS " FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2");
+    s.bind(1, after).bind(2, static_cast<int64_t>(limit));
+    while (s.step()) {
+        StoredEvent se;
+        se.seq = s.i64(0);
+        se.event = read_event(s, 1);
+        out.push_back(std::move(se));
+    }
+    if (s.last_rc() != SQLITE_DONE) return s.error("cannot read events");
+    return out;
+}
+
+int64_t Store::event_count() {
+    Stmt& s = stmt("SELECT count(*) FROM events");
+    return s.step() ? s.i64(0) : 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// [SECTION] cases (materialised fold)
+// ---------------------------------------------------------------------------------------------
+
+Status Store::refold(const std::string& case_id, int64_t now) {
+    auto evs = case_events(case_id);
+    if (!evs) return evs.error();
+    CaseState c = fold_sorted(*evs);
+    return write_case_row(c, now);
+}
+
+Status Store::write_case_row(const CaseState& c, int64_t now) {
+    SlaReport sla = evaluate_sla(c, policy_, calendar_, now);
+    std::string search = c.reference + " " + c.id + " " + c.client.name + " " + c.client.contact + " " + c.title + " " +
+                         c.description + " " + c.assignee + " " + c.resolution;
+    for (const auto& n : c.notes) search += " " + n.text;
+    for (const auto& sv : c.surveys) search += " " + sv.comment + " " + sv.suggestion;
+    Stmt& s = stmt(
+        "INSERT OR REPLACE INTO cases(id, reference, kind, team, status, priority, category, assignee, client_name, title,"
+        " description, created_at, updated_at, closed_at, next_due, overdue_steps, needs_escalation, escalated, legal_hold,"
+        " conflicts, search, json) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22)");
+    s.bind(1, c.id).bind(2, c.reference).bind(3, c.kind).bind(4, c.team).bind(5, c.status).bind(6, c.priority)
+        .bind(7, c.category).bind(8, c.assignee).bind(9, c.client.name).bind(10, c.title).bind(11, c.description)
+        .bind(12, c.created_at).bind(13, c.updated_at).bind(14, c.closed_at ? c.closed_at : (c.status == "resolved" ? c.resolved_at : 0))
+        .bind(15, sla.next_due).bind(16, static_cast<int64_t>(sla.overdue_count)).bind(17, sla.needs_escalation)
+        .bind(18, sla.escalated).bind(19, c.legal_hold).bind(20, static_cast<int64_t>(c.conflicts.size()))
+        .bind(21, lower_ascii(search)).bind(22, case_to_json(c));
+    if (!s.run()) return s.error("cannot store case " + c.id);
+    return {};
+}
+
+Status Store::refresh_sla(int64_t now) {
+    return transact([&]() -> Status {
+        std::vector<std::string> ids;
+        {
+            Stmt& s = stmt("SELECT id FROM cases WHERE status NOT IN ('closed')");
+            while (s.step()) ids.push_back(s.text(0));
+        }
+        for (const auto& id : ids)
+            if (Status st = refold(id, now); !st) return st;
+        return {};
+    });
+}
+
+std::optional<CaseState> Store::load_case(const std::string& key) {
+    Stmt& s = stmt("SELECT id FROM cases WHERE id=?1 OR reference=?1 LIMIT 1");
+    s.bind(1, key);
+    if (!s.step()) return std::nullopt;
+    std::string id = s.text(0);
+    auto evs = case_events(id);
+    if (!evs) return std::nullopt;
+    return fold_sorted(*evs);
+}
+
+Expected<std::vector<CaseState>> Store::all_cases(const std::vector<std::string>& teams) {
+    std::vector<std::string> ids;
+    {
+        Stmt& s = stmt("SELECT id, team FROM cases ORDER BY created_at, id");
+        while (s.step()) {
+            std::string team = s.text(1);
+            if (teams.empty() || std::find(teams.begin(), teams.end(), team) != teams.end()) ids.push_back(s.text(0));
+        }
+    }
+    std::vector<CaseState> out;
+    out.reserve(ids.size());
+    for (const auto& id : ids) {
+        auto evs = case_events(id);
+        if (!evs) return evs.error();
+        out.push_back(fold_sorted(*evs));
+    }
+    return out;
+}
+
+int64_t Store::case_count() {
+    Stmt& s = stmt("SELECT count(*) FROM cases");
+    return s.step() ? s.i64(0) : 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// [SECTION] queries
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+
+struct Where {
+    std::string sql;
+    std::vector<std::string> texts;  // bound in order as ?1.. after ints? keep simple: all params as text or int
+    std::vector<std::pair<bool, std::string>> params;  // (is_int, value)
+
+    void add(const std::string& clause) { sql += sql.empty() ? " WHERE " : " AND "; sql += clause; }
+    void text(const std::string& v) { params.emplace_back(false, v); }
+    void integer(int64_t v) { params.emplace_back(true, std::to_string(v)); }
+};
+
+Where build_where(const CaseQuery& q) {
+    Where w;
+    if (q.status == "open") w.add("status NOT IN ('resolved','closed')");
+    else if (!q.status.empty()) { w.add("status = ?"); w.text(q.status); }
+    if (!q.kind.empty()) { w.add("kind = ?"); w.text(q.kind); }
+    if (!q.team.empty()) { w.add("team = ?"); w.text(q.team); }
+    if (!q.assignee.empty()) { w.add("assignee = ?"); w.text(q.assignee); }
+    if (!q.category.empty()) { w.add("category = ?"); w.text(q.category); }
+    if (!q.teams.empty()) {
+        std::string in = "team IN (";
+        for (size_t i = 0; i < q.teams.size(); ++i) { in += i ? ",?" : "?"; w.text(q.teams[i]); }
+        w.add(in + ")");
+    }
+    if (!q.text.empty()) { w.add("instr(search, ?) > 0"); w.text(lower_ascii(q.text)); }
+    if (q.overdue_only) { w.add("next_due > 0 AND next_due < ?"); w.integer(q.now); }
+    if (q.escalation_only) w.add("(needs_escalation = 1 OR escalated = 1) AND status NOT IN ('resolved','closed')");
+    return w;
+}
+
+void bind_where(Stmt& s, const Where& w) {
+    int i = 1;
+    for (const auto& [is_int, v] : w.params) {
+        if (is_int) s.bind(i++, static_cast<int64_t>(std::stoll(v)));
+        else s.bind(i++, v);
+    }
+}
+
+}  // namespace
+
+Expected<std::vector<CaseRow>> Store::query_cases(const CaseQuery& q) {
+    Where w = build_where(q);
+    std::string order;
+    if (q.sort == "updated") order = "updated_at";
+    else if (q.sort == "created") order = "created_at";
+    else if (q.sort == "reference") order = "reference";
+    else if (q.sort == "status") order = "status";
+    else if (q.sort == "client") order = "client_name";
+    else if (q.sort == "priority")
+        order = "CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END";
+    else order = "CASE WHEN next_due = 0 THEN 1 ELSE 0 END, next_due";
+    const char* dir = q.descending ? " DESC" : " ASC";
+    std::string sql_text =
+        "SELECT id, reference, kind, team, status, priority, category, assignee, client_name, title, description, created_at,"
+        " updated_at, next_due, closed_at, overdue_steps, needs_escalation, escalated, legal_hold, conflicts FROM cases" +
+        w.sql + " ORDER BY " + order + dir + ", id" + dir + " LIMIT " + std::to_string(std::clamp(q.limit, 0, 100000)) +
+        " OFFSET " + std::to_string(std::max(q.offset, 0));
+    Stmt& s = stmt(sql_text.c_str());
+    if (!s.ok()) return s.error("bad case query");
+    bind_where(s, w);
+    std::vector<CaseRow> rows;
+    while (s.step()) {
+        CaseRow r;
+        r.id = s.text(0); r.reference = s.text(1); r.kind = s.text(2); r.team = s.text(3); r.status = s.text(4);
+        r.priority = s.text(5); r.category = s.text(6); r.assignee = s.text(7); r.client_name = s.text(8);
+        r.title = s.text(9); r.description = s.text(10); r.created_at = s.i64(11); r.updated_at = s.i64(12);
+        r.next_due = s.i64(13); r.closed_at = s.i64(14); r.overdue_steps = static_cast<int>(s.i64(15));
+        r.needs_escalation = s.i64(16) != 0; r.escalated = s.i64(17) != 0; r.legal_hold = s.i64(18) != 0;
+        r.conflicts = static_cast<int>(s.i64(19));
+        rows.push_back(std::move(r));
+    }
+    if (s.last_rc() != SQLITE_DONE) return s.error("case query failed");
+    if (stmts_.size() > 200) stmts_.clear();  // dynamic queries: keep the cache bounded
+    return rows;
+}
+
+int64_t Store::count_cases(const CaseQuery& q) {
+    Where w = build_where(q);
+    std::string sql_text = "SELECT count(*) FROM cases" + w.sql;
+    Stmt& s = stmt(sql_text.c_str());
+    bind_where(s, w);
+    return s.step() ? s.i64(0) : 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// [SECTION] tombstones and purge
+// ---------------------------------------------------------------------------------------------
+
+bool Store::is_purged(const std::string& case_id) {
+    Stmt& s = stmt("SELECT 1 FROM tombstones WHERE case_id=?1");
+    s.bind(1, case_id);
+    return s.step();
+}
+
+Status Store::purge_case(const std::string& case_id, Tombstone t) {
+    return transact([&]() -> Status {
+        Stmt& d1 = stmt("DELETE FROM events WHERE case_id=?1");
+        d1.bind(1, case_id);
+        if (!d1.run()) return d1.error("cannot delete events");
+        Stmt& d2 = stmt("DELETE FROM cases WHERE id=?1");
+        d2.bind(1, case_id);
+        if (!d2.run()) return d2.error("cannot delete case");
+        if (opts_.server && t.seq == 0) t.seq = next_seq();
+        Stmt& ins = stmt("INSERT OR REPLACE INTO tombstones(case_id, reference, kind, team, reason, closed_at, purged_at, seq)"
+                         " VALUES(?1,?2,?3,?4,?5,?6,?7,?8)");
+        ins.bind(1, case_id).bind(2, t.reference).bind(3, t.kind).bind(4, t.team).bind(5, t.reason).bind(6, t.closed_at)
+            .bind(7, t.purged_at);
+        if (t.seq > 0) ins.bind(8, t.seq);
+        else ins.bind_null(8);
+        if (!ins.run()) return ins.error("cannot record tombstone");
+        return {};
+    });
+}
+
+namespace {
+Tombstone read_tombstone(Stmt& s) {
+    Tombstone t;
+    t.case_id = s.text(0); t.reference = s.text(1); t.kind = s.text(2); t.team = s.text(3); t.reason = s.text(4);
+    t.closed_at = s.i64(5); t.purged_at = s.i64(6); t.seq = s.i64(7);
+    return t;
+}
+}  // namespace
+
+Expected<std::vector<Tombstone>> Store::tombstones_after(int64_t after, int limit) {
+    std::vector<Tombstone> out;
+    Stmt& s = stmt("SELECT case_id, reference, kind, team, reason, closed_at, purged_at, coalesce(seq,0) FROM tombstones"
+                   " WHERE seq > ?1 ORDER BY seq LIMIT ?2");
+    s.bind(1, after).bind(2, static_cast<int64_t>(limit));
+    while (s.step()) out.push_back(read_tombstone(s));
+    if (s.last_rc() != SQLITE_DONE) return s.error("cannot read tombstones");
+    return out;
+}
+
+std::vector<Tombstone> Store::all_tombstones() {
+    std::vector<Tombstone> out;
+    Stmt& s = stmt("SELECT case_id, reference, kind, team, reason, closed_at, purged_at, coalesce(seq,0) FROM tombstones ORDER BY purged_at, case_id");
+    while (s.step()) out.push_back(read_tombstone(s));
+    return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// [SECTION] local device
+// ---------------------------------------------------------------------------------------------
+
+std::string Store::device_id() {
+    if (!device_.empty()) return device_;
+    if (auto v = meta("device_id")) return device_ = *v;
+    // 12 hex chars from SQLite's PRNG: unique enough per device, never reused once stored.
+    Stmt& s = stmt("SELECT lower(hex(randomblob(6)))");
+    std::string id = s.step() ? "d" + s.text(0) : "d000000000000";
+    set_meta("device_id", id);
+    return device_ = id;
+}
+
+void Store::observe_clock(const Hlc& h) {
+    if (!clock_loaded_) {
+        auto w = meta("hlc_wall"), l = meta("hlc_logical");
+        clock_ = HlcClock();
+        if (w && l) clock_.restore(Hlc{std::stoll(*w), static_cast<uint32_t>(std::stoul(*l))});
+        clock_loaded_ = true;
+    }
+    clock_.observe(h);
+}
+
+std::string Store::new_case_id() {
+    std::string dev = device_id();
+    auto v = meta("case_counter");
+    int64_t n = (v ? std::stoll(*v) : 0) + 1;
+    set_meta("case_counter", std::to_string(n));
+    return "c-" + dev + "-" + std::to_string(n);
+}
+
+Expected<Event> Store::record_local(const std::string& case_id, const std::string& team, const std::string& author,
+                                    const std::string& type, const std::string& body, int64_t now_ms) {
+    Event e;
+    Status st = transact([&]() -> Status {
+        e.device = device_id();
+        auto v = meta("event_counter");
+        e.counter = static_cast<uint64_t>((v ? std::stoll(*v) : 0) + 1);
+        observe_clock(Hlc{0, 0});  // loads the persisted clock
+        e.clock = clock_.now(now_ms);
+        e.case_id = case_id;
+        e.team = team;
+        e.author = author;
+        e.type = type;
+        e.body = body;
+        if (Status s = validate_event(e, now_ms); !s) return s;
+        if (Status s = set_meta("event_counter", std::to_string(e.counter)); !s) return s;
+        if (Status s = set_meta("hlc_wall", std::to_string(e.clock.wall_ms)); !s) return s;
+        if (Status s = set_meta("hlc_logical", std::to_string(e.clock.logical)); !s) return s;
+        auto r = apply_events({e});
+        if (!r) return r.error();
+        if (!r->rejected.empty()) return r->rejected.front().error;
+        return {};
+    });
+    if (!st) return st.error();
+    return e;
+}
+
+Expected<std::vector<Event>> Store::pending_events(int limit) {
+    std::vector<Event> out;
+    Stmt& s = stmt("SELECT " CL_EVENT_COLUMNS " FROM events WHERE seq IS NULL ORDER BY rowid LIMIT ?1");
+    s.bind(1, static_cast<int64_t>(limit));
+    while (s.step()) out.push_back(read_event(s, 0));
+    if (s.last_rc() != SQLITE_DONE) return s.error("cannot read pending events");
+    return out;
+}
+
+int64_t Store::pending_count() {
+    Stmt& s = stmt("SELECT count(*) FROM events WHERE seq IS NULL");
+    return s.step() ? s.i64(0) : 0;
+}
+
+Status Store::mark_acked(const std::vector<std::pair<std::string, int64_t>>& id_seq) {
+    return transact([&]() -> Status {
+        for (const auto& [id, seq] : id_seq) {
+            Stmt& u = stmt("UPDATE events SET seq=?2 WHERE id=?1 AND seq IS NULL");
+            u.bind(1, id).bind(2, seq);
+            if (!u.run()) return u.error("cannot acknowledge event");
+        }
+        return {};
+    });
+}
+
+Status Store::drop_events(const std::vector<std::string>& ids) {
+    return transact([&]() -> Status {
+        std::set<std::string> cases;
+        for (const auto& id : ids) {
+            Stmt& q = stmt("SELECT case_id FROM events WHERE id=?1 AND seq IS NULL");
+            q.bind(1, id);
+            if (q.step()) cases.insert(q.text(0));
+            Stmt& d = stmt("DELETE FROM events WHERE id=?1 AND seq IS NULL");
+            d.bind(1, id);
+            if (!d.run()) return d.error("cannot drop event");
+        }
+        int64_t now = now_();
+        for (const auto& c : cases) {
+            Stmt& n = stmt("SELECT count(*) FROM events WHERE case_id=?1");
+            n.bind(1, c);
+            if (n.step() && n.i64(0) == 0) {
+                Stmt& d = stmt("DELETE FROM cases WHERE id=?1");
+                d.bind(1, c);
+                if (!d.run()) return d.error("cannot drop case");
+            } else if (Status st = refold(c, now); !st) {
+                return st;
+            }
+        }
+        return {};
+    });
+}
+
+}  // namespace cl

@@ -1,0 +1,166 @@
+// The SQLite store shared by the server and the browser client.
+//
+// Tables: events (unique event id; `seq` = server sequence number, NULL on a client until the
+// server acknowledged the event), cases (the fold of each case's events, materialised, with
+// columns for the inbox filters and a search text), tombstones, meta (key/value: device id,
+// counters, cursor, settings). Migrations use PRAGMA user_version. Every write is one
+// transaction; applying an event twice changes nothing.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/expected.h"
+#include "domain/case.h"
+#include "domain/event.h"
+#include "domain/retention.h"
+#include "domain/sla.h"
+
+struct sqlite3;
+
+namespace cl {
+namespace sql { class Stmt; }
+
+struct StoreOptions {
+    bool server = false;  // server: assigns `seq` to every new event and tombstone
+    bool wal = true;      // WAL journal (server); the browser uses the default rollback journal
+    int busy_timeout_ms = 5000;
+};
+
+struct StoredEvent {
+    Event event;
+    int64_t seq = 0;  // 0 = not yet acknowledged by the server (client side)
+};
+
+struct ApplyResult {
+    int inserted = 0;
+    int duplicates = 0;
+    struct Rejected { std::string id; Error error; };
+    std::vector<Rejected> rejected;      // e.g. duplicate id with a different body
+    std::vector<std::string> cases;      // case ids whose state changed
+    std::vector<std::pair<std::string, int64_t>> acks;  // event id -> seq for inserted and duplicate events (0 = none yet)
+};
+
+// One row of the inbox: the columns the list shows, plus the full case JSON on demand.
+struct CaseRow {
+    std::string id, reference, kind, team, status, priority, category, assignee, client_name, title, description;
+    int64_t created_at = 0, updated_at = 0, next_due = 0, closed_at = 0;
+    int overdue_steps = 0;  // as of the last SLA refresh
+    bool needs_escalation = false, escalated = false, legal_hold = false;
+    int conflicts = 0;
+};
+
+struct CaseQuery {
+    std::string status;     // exact, or "open" (not resolved/closed), or "" = any
+    std::string kind, team, assignee, category;
+    std::vector<std::string> teams;  // restrict to these teams (permissions); empty = all
+    std::string text;       // substring, case-insensitive, over reference/client/description/title/notes
+    bool overdue_only = false;       // next_due < now
+    bool escalation_only = false;    // needs escalation or escalated and not closed
+    int64_t now = 0;
+    std::string sort = "due";        // due | updated | created | reference | status | priority | client
+    bool descending = false;
+    int limit = 100, offset = 0;
+};
+
+class Store {
+public:
+    static Expected<std::unique_ptr<Store>> open(const std::string& path, const StoreOptions& opts = {});
+    ~Store();
+    Store(const Store&) = delete;
+    Store& operator=(const Store&) = delete;
+
+    sqlite3* db() const { return db_; }
+    const StoreOptions& options() const { return opts_; }
+
+    // ---- transactions (re-entrant: nested calls join the outer transaction) ----
+    Status begin();
+    Status commit();
+    void rollback();
+    // Runs fn inside a transaction; commits when it returns ok, rolls back otherwise.
+    Status transact(const std::function<Status()>& fn);
+
+    // ---- meta ----
+    std::optional<std::string> meta(const std::string& key);
+    Status set_meta(const std::string& key, const std::string& value);
+
+    // ---- SLA settings used when materialising cases (next_due, overdue_steps) ----
+    void set_sla(const SlaPolicy& policy, const BusinessCalendar& cal);
+    const SlaPolicy& sla_policy() const { return policy_; }
+    const BusinessCalendar& calendar() const { return calendar_; }
+    // Recomputes the SLA columns of every open case (after a policy/calendar change, or daily).
+    Status refresh_sla(int64_t now);
+
+    // ---- events ----
+    // Inserts the events that are new (by id), re-folds the touched cases, in one transaction.
+    // `acked_seqs` (client): server seqs for the events, same order, when they come from a pull.
+    // Events for a purged case are rejected with code "purged".
+    Expected<ApplyResult> apply_events(const std::vector<Event>& events, const std::vector<int64_t>& acked_seqs = {});
+    std::optional<StoredEvent> find_event(const std::string& id);
+    Expected<std::vector<Event>> case_events(const std::string& case_id);
+    // Events with seq > after, ascending, at most limit (server and client).
+    Expected<std::vector<StoredEvent>> events_after(int64_t after, int limit);
+    int64_t max_seq();
+
+    // ---- cases ----
+    std::optional<CaseState> load_case(const std::string& id_or_reference);
+    Expected<std::vector<CaseRow>> query_cases(const CaseQuery& q);
+    int64_t count_cases(const CaseQuery& q);
+    Expected<std::vector<CaseState>> all_cases(const std::vector<std::string>& teams = {});
+    int64_t case_count();
+    int64_t event_count();
+
+    // ---- tombstones and purge ----
+    bool is_purged(const std::string& case_id);
+    // Deletes the case's events and row and records the tombstone (server: with a new seq).
+    Status purge_case(const std::string& case_id, Tombstone tombstone);
+    Expected<std::vector<Tombstone>> tombstones_after(int64_t after, int limit);
+    std::vector<Tombstone> all_tombstones();
+
+    // ---- local device (client): ids, counters and the HLC live in meta ----
+    std::string device_id();  // created on first use, kept
+    // Appends a new local event (counter and clock assigned here) and folds its case.
+    Expected<Event> record_local(const std::string& case_id, const std::string& team, const std::string& author,
+                                 const std::string& type, const std::string& body, int64_t now_ms);
+    std::string new_case_id();  // "c-<device>-<n>", never reused
+    // Events not yet acknowledged by the server (seq = 0), oldest first.
+    Expected<std::vector<Event>> pending_events(int limit = 1 << 30);
+    int64_t pending_count();
+    Status mark_acked(const std::vector<std::pair<std::string, int64_t>>& id_seq);
+    // Drops unacknowledged local events the server refused for good (e.g. the case was purged).
+    Status drop_events(const std::vector<std::string>& ids);
+    void observe_clock(const Hlc& h);
+
+    // Wall clock used for SLA snapshots and local stamps (tests replace it).
+    void set_clock(std::function<int64_t()> now) { now_ = std::move(now); }
+    int64_t now() const { return now_(); }
+
+    // A cached prepared statement (reset before use). For the store's own users too (server tables).
+    sql::Stmt& stmt(const char* sql);
+
+private:
+    Store() = default;
+    Status migrate();
+    Status refold(const std::string& case_id, int64_t now);
+    Status write_case_row(const CaseState& c, int64_t now);
+    int64_t next_seq();
+
+    sqlite3* db_ = nullptr;
+    StoreOptions opts_;
+    int tx_depth_ = 0;
+    bool tx_failed_ = false;
+    SlaPolicy policy_;
+    BusinessCalendar calendar_;
+    HlcClock clock_;
+    bool clock_loaded_ = false;
+    std::string device_;
+    std::function<int64_t()> now_;
+    std::map<std::string, std::unique_ptr<sql::Stmt>> stmts_;
+    int64_t last_seq_ = -1;  // server: cached sequence counter
+};
+
+}  // namespace cl

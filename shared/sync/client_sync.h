@@ -1,0 +1,43 @@
+// The client side of sync as a step machine, so the same code runs with a blocking transport in
+// tests and with the browser's asynchronous fetch: ask for the next request, send it however you
+// like, hand back the response.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/store.h"
+#include "sync/protocol.h"
+
+namespace cl {
+
+struct SyncStats {
+    int pushed = 0, duplicates = 0, rejected = 0, dropped = 0, pulled = 0, tombstones = 0;
+    std::vector<Rejection> rejections;  // refused events still kept locally (not purged ones)
+};
+
+class SyncClient {
+public:
+    explicit SyncClient(Store& store) : store_(store) {}
+
+    // The next batch of local events the server has not acknowledged, or nothing to push.
+    std::optional<PushRequest> next_push(int max_events = 1000);
+    // Marks accepted/duplicate events acknowledged; drops events refused because their case was
+    // purged (the server's tombstone arrives with the next pull); keeps other refusals pending
+    // and reports them.
+    Status apply_push(const PushRequest& sent, const PushResponse& response, SyncStats* stats = nullptr);
+
+    int64_t cursor();
+    // Applies a pulled page in one transaction together with the new cursor.
+    Status apply_pull(const PullResponse& page, SyncStats* stats = nullptr);
+
+    // Export of unacknowledged changes to a file and import on another device.
+    std::string export_pending();
+    Expected<int> import_events(std::string_view json_text);
+
+private:
+    Store& store_;
+};
+
+}  // namespace cl

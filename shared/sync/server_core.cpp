@@ -1,0 +1,198 @@
+#include "sync/server_core.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include "core/time.h"
+#include "store/sqlite_util.h"
+
+namespace cl {
+
+bool Caller::in_team(const std::string& team) const {
+    return std::find(teams.begin(), teams.end(), team) != teams.end();
+}
+
+SyncServer::SyncServer(Store& store, Clock clock) : store_(store), clock_(std::move(clock)) {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    // Events the server writes itself (canonical references, legal holds) come from device "server".
+    if (!store_.meta("device_id")) store_.set_meta("device_id", kServerDevice);
+}
+
+std::string SyncServer::assign_reference(int64_t now) {
+    int year = civil_from_days(now / kDayMs).year;
+    std::string key = "ref_counter_" + std::to_string(year);
+    auto v = store_.meta(key);
+    int64_t n = (v ? std::stoll(*v) : 0) + 1;
+    store_.set_meta(key, std::to_string(n));
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "FF-%04d-%04lld", year, static_cast<long long>(n));
+    return buf;
+}
+
+namespace {
+
+// Team of an existing case (from its materialised row), or "".
+std::string case_team(Store& store, const std::string& case_id) {
+    sql::Stmt& s = store.stmt("SELECT team FROM cases WHERE id=?1");
+    s.bind(1, case_id);
+    return s.step() ? s.text(0) : std::string();
+}
+
+std::string case_reference(Store& store, const std::string& case_id) {
+    sql::Stmt& s = store.stmt("SELECT reference FROM cases WHERE id=?1");
+    s.bind(1, case_id);
+    return s.step() ? s.text(0) : std::string();
+}
+
+}  // namespace
+
+PushResponse SyncServer::push(const Caller& caller, const PushRequest& request) {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    PushResponse resp;
+    const int64_t now = clock_();
+    std::vector<Event> valid;
+    valid.reserve(request.events.size());
+    std::map<std::string, std::string> batch_team;  // case -> team as created in this batch
+    std::set<std::string> seen_ids;
+
+    for (const Event& e : request.events) {
+        const std::string id = e.id();
+        auto refuse = [&](const std::string& code, const std::string& reason) {
+            resp.rejected.push_back(Rejection{id, code, reason});
+        };
+        if (Status st = validate_event(e, now); !st) { refuse(st.error().code, st.error().message); continue; }
+        if (e.author != caller.user_id) { refuse("forbidden", "event author '" + e.author + "' is not the signed-in user"); continue; }
+        if (e.device == kServerDevice) { refuse("forbidden", "device id 'server' is reserved"); continue; }
+        if (e.type == ev::kRefAssigned || e.type == ev::kLegalHold) {
+            refuse("forbidden", e.type + " events are written by the server only");
+            continue;
+        }
+        if (!caller.can_write_team(e.team)) { refuse("forbidden", "no write access to team '" + e.team + "'"); continue; }
+        if (store_.is_purged(e.case_id)) {
+            refuse("purged", "case " + e.case_id + " was removed under the retention policy; this change cannot be kept");
+            continue;
+        }
+        std::string team = case_team(store_, e.case_id);
+        if (team.empty()) {
+            auto it = batch_team.find(e.case_id);
+            if (it != batch_team.end()) team = it->second;
+        }
+        if (!team.empty() && team != e.team) {
+            refuse("forbidden", "case " + e.case_id + " belongs to another team");
+            continue;
+        }
+        if (e.type == ev::kCaseCreated) batch_team.emplace(e.case_id, e.team);
+        if (!seen_ids.insert(id).second) { resp.duplicates++; continue; }  // repeated inside one batch
+        valid.push_back(e);
+    }
+
+    Status st = store_.transact([&]() -> Status {
+        auto applied = store_.apply_events(valid);
+        if (!applied) return applied.error();
+        resp.accepted = applied->inserted;
+        resp.duplicates += applied->duplicates;
+        for (auto& r : applied->rejected) resp.rejected.push_back(Rejection{r.id, r.error.code, r.error.message});
+        resp.acks = applied->acks;
+        // Canonical references for newly created cases, written as server events in the same transaction.
+        std::set<std::string> touched;
+        for (const auto& e : valid) touched.insert(e.case_id);
+        for (const auto& case_id : touched) {
+            std::string ref = case_reference(store_, case_id);
+            if (ref.rfind("FF-", 0) != 0) {
+                auto evs = store_.case_events(case_id);
+                if (!evs) return evs.error();
+                bool created = std::any_of(evs->begin(), evs->end(), [](const Event& e) { return e.type == ev::kCaseCreated; });
+                if (!created) continue;  // creation not here yet; reference comes with it
+                ref = assign_reference(now);
+                json::Writer w;
+                w.begin_object().kv("ref", ref).end_object();
+                auto written = store_.record_local(case_id, evs->front().team, kServerAuthor, ev::kRefAssigned, w.take(), now);
+                if (!written) return written.error();
+            }
+            resp.refs[case_id] = ref;
+        }
+        return {};
+    });
+    if (!st) {
+        // Nothing was committed: report every event as not accepted so the device retries.
+        PushResponse failed;
+        for (const auto& e : valid) failed.rejected.push_back(Rejection{e.id(), "unavailable", st.error().message});
+        for (auto& r : resp.rejected) failed.rejected.push_back(r);
+        failed.cursor = store_.max_seq();
+        return failed;
+    }
+    resp.cursor = store_.max_seq();
+    return resp;
+}
+
+PullResponse SyncServer::pull(const Caller& caller, int64_t after, int limit) {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    limit = std::clamp(limit, 1, kMaxPullLimit);
+    PullResponse resp;
+    resp.cursor = after;
+    auto evs = store_.events_after(after, limit);
+    auto ts = store_.tombstones_after(after, limit);
+    if (!evs || !ts) return resp;
+    size_t i = 0, j = 0;
+    int taken = 0;
+    while (taken < limit && (i < evs->size() || j < ts->size())) {
+        bool take_event = j >= ts->size() || (i < evs->size() && (*evs)[i].seq < (*ts)[j].seq);
+        if (take_event) {
+            StoredEvent& se = (*evs)[i++];
+            resp.cursor = se.seq;
+            if (caller.can_read_team(se.event.team)) resp.events.push_back(std::move(se));
+        } else {
+            Tombstone& t = (*ts)[j++];
+            resp.cursor = t.seq;
+            if (caller.can_read_team(t.team)) resp.tombstones.push_back(std::move(t));
+        }
+        ++taken;
+    }
+    resp.more = i < evs->size() || j < ts->size() || static_cast<int>(evs->size()) == limit ||
+                static_cast<int>(ts->size()) == limit;
+    if (resp.more && resp.cursor >= store_.max_seq()) resp.more = false;
+    return resp;
+}
+
+RetentionOutcome SyncServer::run_retention(const RetentionPolicy& policy, bool dry_run, const std::string& reason) {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    RetentionOutcome out;
+    out.dry_run = dry_run;
+    const int64_t now = clock_();
+    std::vector<std::string> ids;
+    {
+        sql::Stmt& s = store_.stmt("SELECT id FROM cases WHERE closed_at > 0 ORDER BY closed_at, id");
+        while (s.step()) ids.push_back(s.text(0));
+    }
+    for (const auto& id : ids) {
+        auto c = store_.load_case(id);
+        if (!c) continue;
+        if (retention_ends_at(*c, policy) == 0 || retention_ends_at(*c, policy) > now) continue;
+        RetentionOutcome::Item item{c->id, c->reference, c->kind, c->team,
+                                    c->closed_at ? c->closed_at : c->resolved_at, {}};
+        for (const auto& a : c->attachments) item.attachments.push_back(a.sha256);
+        if (!due_for_purge(*c, policy, now)) {
+            out.held.push_back(std::move(item));
+            continue;
+        }
+        if (!dry_run) {
+            Status st = store_.purge_case(c->id, make_tombstone(*c, now, reason));
+            if (!st) continue;  // stays for the next sweep; the caller logs failures via the outcome counts
+        }
+        out.purged.push_back(std::move(item));
+    }
+    return out;
+}
+
+Expected<Event> SyncServer::write_server_event(const std::string& case_id, const std::string& type, const std::string& body,
+                                               const std::string& author) {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    if (store_.is_purged(case_id)) return make_error("purged", "case " + case_id + " was purged");
+    std::string team = case_team(store_, case_id);
+    if (team.empty()) return make_error("not_found", "no case " + case_id);
+    return store_.record_local(case_id, team, author.empty() ? std::string(kServerAuthor) : author, type, body, clock_());
+}
+
+}  // namespace cl

@@ -1,0 +1,372 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <random>
+#include <set>
+
+#include "sync_harness.h"
+
+using namespace cl;
+using namespace cl::test;
+
+namespace {
+
+std::string body_created(const std::string& kind, const std::string& client, const std::string& desc) {
+    json::Writer w;
+    w.begin_object().kv("kind", kind).kv("description", desc).key("client").begin_object().kv("name", client).kv("channel", "email")
+        .end_object().end_object();
+    return w.take();
+}
+
+std::string body_field(const std::string& field, const std::string& value, const std::string& base) {
+    json::Writer w;
+    w.begin_object().kv("field", field).kv("value", value).kv("base", base).end_object();
+    return w.take();
+}
+
+int scale() {
+    const char* s = std::getenv("CLOSELOOP_TEST_SCALE");
+    return (s && std::string(s) == "small") ? 1 : 3;
+}
+
+}  // namespace
+
+TEST(SyncStore, ApplyingTwiceChangesNothing) {
+    FakeClock clock;
+    ClientPeer a(clock, "alice", "north");
+    std::string id = a.create_case(body_created("feedback", "Client A", "Late delivery"));
+    auto before = snapshot(*a.store);
+    auto evs = a.store->case_events(id);
+    ASSERT_TRUE(evs.ok());
+    auto r = a.store->apply_events(*evs);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->inserted, 0);
+    EXPECT_EQ(r->duplicates, 1);
+    EXPECT_EQ(snapshot(*a.store), before);
+}
+
+TEST(SyncStore, DuplicateIdWithDifferentBodyIsRefused) {
+    FakeClock clock;
+    ClientPeer a(clock, "alice", "north");
+    std::string id = a.create_case(body_created("feedback", "Client A", "x"));
+    auto evs = a.store->case_events(id);
+    Event forged = (*evs)[0];
+    forged.body = body_created("feedback", "Client B", "y");
+    auto r = a.store->apply_events({forged});
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r->rejected.size(), 1u);
+    EXPECT_EQ(r->rejected[0].error.code, "conflict");
+    EXPECT_EQ(a.store->load_case(id)->client.name, "Client A");
+}
+
+TEST(SyncStore, QueryFiltersAndSearch) {
+    FakeClock clock;
+    ClientPeer a(clock, "alice", "north");
+    for (int i = 0; i < 30; ++i) {
+        clock.now += 60000;
+        a.create_case(body_created(i % 2 ? "feedback" : "aftercare", "Client " + std::to_string(i), i == 7 ? "Broken boiler" : "ok"));
+    }
+    CaseQuery q;
+    q.kind = "feedback";
+    EXPECT_EQ(a.store->count_cases(q), 15);
+    q = CaseQuery{};
+    q.text = "BOILER";
+    auto rows = a.store->query_cases(q);
+    ASSERT_TRUE(rows.ok());
+    ASSERT_EQ(rows->size(), 1u);
+    EXPECT_EQ(rows->at(0).client_name, "Client 7");
+    q = CaseQuery{};
+    q.sort = "created";
+    q.descending = true;
+    q.limit = 5;
+    rows = a.store->query_cases(q);
+    ASSERT_EQ(rows->size(), 5u);
+    EXPECT_EQ(rows->at(0).client_name, "Client 29");
+    q.teams = {"south"};
+    EXPECT_EQ(a.store->count_cases(q), 0);
+}
+
+TEST(SyncStore, PersistsAcrossReopenOnDisk) {
+    std::string path = ::testing::TempDir() + "closeloop_reopen_test.db";
+    std::remove(path.c_str());
+    FakeClock clock;
+    std::string id, device;
+    {
+        ClientPeer a(clock, "alice", "north", path);
+        id = a.create_case(body_created("feedback", "Client A", "persist me"));
+        device = a.store->device_id();
+        ASSERT_TRUE(a.record(id, ev::kNoteAdded, R"({"text":"a note"})").ok());
+    }
+    ClientPeer again(clock, "alice", "north", path);
+    EXPECT_EQ(again.store->device_id(), device);
+    auto c = again.store->load_case(id);
+    ASSERT_TRUE(c.has_value());
+    EXPECT_EQ(c->notes.size(), 1u);
+    EXPECT_EQ(again.store->pending_count(), 2);
+    // counters continue: the next event never reuses an id
+    auto e = again.record(id, ev::kNoteAdded, R"({"text":"another"})");
+    ASSERT_TRUE(e.ok());
+    EXPECT_EQ(e->counter, 3u);
+    std::remove(path.c_str());
+}
+
+TEST(Sync, TwoDevicesConvergeWithCanonicalReferences) {
+    FakeClock clock;
+    ServerPeer s(clock);
+    ClientPeer a(clock, "alice", "north"), b(clock, "bob", "north");
+    std::string ca = a.create_case(body_created("feedback", "Client A", "from alice"));
+    clock.now += 1000;
+    std::string cb = b.create_case(body_created("aftercare", "Client B", "from bob"));
+    synchronize(s, {&a, &b});
+    auto sa = snapshot(*a.store), sb = snapshot(*b.store), ss = snapshot(*s.store);
+    EXPECT_EQ(sa, sb);
+    EXPECT_EQ(sa, ss);
+    ASSERT_EQ(sa.size(), 2u);
+    EXPECT_EQ(a.store->load_case(ca)->reference, "FF-2024-0001");
+    EXPECT_EQ(a.store->load_case(cb)->reference, "FF-2024-0002");
+    EXPECT_TRUE(a.store->load_case("FF-2024-0002").has_value());  // searchable by either
+    EXPECT_EQ(a.store->pending_count(), 0);
+    EXPECT_EQ(b.store->pending_count(), 0);
+}
+
+TEST(Sync, ConcurrentEditsMergeAndShowTheConflict) {
+    FakeClock clock;
+    ServerPeer s(clock);
+    ClientPeer a(clock, "alice", "north"), b(clock, "bob", "north");
+    std::string id = a.create_case(body_created("feedback", "Client A", "original"));
+    synchronize(s, {&a, &b});
+    auto created = a.store->case_events(id)->front().id();
+    clock.now += 60000;
+    ASSERT_TRUE(a.record(id, ev::kFieldSet, body_field("description", "alice's version", created)).ok());
+    clock.now += 1000;
+    ASSERT_TRUE(b.record(id, ev::kFieldSet, body_field("description", "bob's version", created)).ok());
+    ASSERT_TRUE(b.record(id, ev::kNoteAdded, R"({"text":"bob's note"})").ok());
+    synchronize(s, {&a, &b});
+    auto ca = a.store->load_case(id), cbx = b.store->load_case(id);
+    EXPECT_EQ(case_to_json(*ca), case_to_json(*cbx));
+    EXPECT_EQ(ca->description, "bob's version");
+    ASSERT_EQ(ca->conflicts.size(), 1u);
+    EXPECT_EQ(ca->conflicts[0].other_value, "alice's version");
+    EXPECT_EQ(ca->notes.size(), 1u);
+}
+
+TEST(Sync, RetriesAndDuplicatesAreHarmless) {
+    FakeClock clock;
+    ServerPeer s(clock);
+    ClientPeer a(clock, "alice", "north");
+    std::string id = a.create_case(body_created("feedback", "Client A", "x"));
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(a.record(id, ev::kNoteAdded, "{\"text\":\"n" + std::to_string(i) + "\"}").ok());
+    auto req = a.sync->next_push();
+    ASSERT_TRUE(req.has_value());
+    PushResponse first = s.server->push(a.caller, *req);
+    EXPECT_EQ(first.accepted, 6);
+    PushResponse retry = s.server->push(a.caller, *req);  // the answer to the first was "lost"
+    EXPECT_EQ(retry.accepted, 0);
+    EXPECT_EQ(retry.duplicates, 6);
+    EXPECT_EQ(retry.refs.at(id), first.refs.at(id));
+    EXPECT_EQ(s.store->event_count(), 7);  // 6 + the server's ref.assigned
+    ASSERT_TRUE(a.sync->apply_push(*req, retry).ok());
+    EXPECT_EQ(a.store->pending_count(), 0);
+}
+
+TEST(Sync, ForgedAuthorAndForeignTeamAreRefused) {
+    FakeClock clock;
+    ServerPeer s(clock);
+    ClientPeer a(clock, "alice", "north");
+    std::string id = a.create_case(body_created("feedback", "Client A", "x"));
+    auto req = *a.sync->next_push();
+    Caller mallory{"mallory", "agent", {"north"}};
+    PushResponse r = s.server->push(mallory, req);
+    ASSERT_EQ(r.rejected.size(), 1u);
+    EXPECT_EQ(r.rejected[0].code, "forbidden");
+    Caller alice_south{"alice", "agent", {"south"}};
+    r = s.server->push(alice_south, req);
+    ASSERT_EQ(r.rejected.size(), 1u);
+    EXPECT_EQ(r.rejected[0].code, "forbidden");
+    EXPECT_EQ(s.store->event_count(), 0);
+    Caller analyst{"alice", "analyst", {"north"}};  // analysts read, never write
+    EXPECT_EQ(s.server->push(analyst, req).rejected.size(), 1u);
+    // and a pull by another team sees nothing of north
+    EXPECT_EQ(s.server->push(a.caller, req).accepted, 1);
+    PullResponse p = s.server->pull(Caller{"carol", "agent", {"south"}}, 0, 100);
+    EXPECT_TRUE(p.events.empty());
+    EXPECT_GT(p.cursor, 0);
+}
+
+TEST(Sync, RetentionPurgeReachesDevicesAndLaterPushesAreRefused) {
+    FakeClock clock;
+    ServerPeer s(clock);
+    ClientPeer a(clock, "alice", "north"), b(clock, "bob", "north");
+    std::string id = a.create_case(body_created("feedback", "Client A", "old case"));
+    std::string keep = a.create_case(body_created("feedback", "Client K", "open case"));
+    ASSERT_TRUE(a.record(id, ev::kResolved, R"({"resolution":"fixed"})").ok());
+    ASSERT_TRUE(a.record(id, ev::kStatusChanged, R"({"to":"closed","from":"resolved"})").ok());
+    synchronize(s, {&a, &b});
+    ASSERT_TRUE(b.store->load_case(id).has_value());
+    // b goes offline and edits the case; a year and a bit passes
+    ASSERT_TRUE(b.record(id, ev::kNoteAdded, R"({"text":"offline note"})").ok());
+    clock.now += 400LL * 24 * 3600 * 1000;
+    RetentionPolicy policy;
+    auto dry = s.server->run_retention(policy, true);
+    EXPECT_EQ(dry.purged.size(), 1u);
+    EXPECT_TRUE(s.store->load_case(id).has_value());  // dry run changed nothing
+    auto real = s.server->run_retention(policy, false);
+    ASSERT_EQ(real.purged.size(), 1u);
+    EXPECT_FALSE(s.store->load_case(id).has_value());
+    EXPECT_TRUE(s.store->load_case(keep).has_value());
+    synchronize(s, {&a, &b});
+    EXPECT_FALSE(a.store->load_case(id).has_value());
+    EXPECT_FALSE(b.store->load_case(id).has_value());
+    EXPECT_TRUE(b.store->load_case(keep).has_value());
+    EXPECT_EQ(b.stats.dropped + (b.store->is_purged(id) ? 0 : 1), 1);  // the offline note was refused and dropped
+    EXPECT_EQ(b.store->pending_count(), 0);
+    auto tombs = b.store->all_tombstones();
+    ASSERT_EQ(tombs.size(), 1u);
+    EXPECT_EQ(tombs[0].case_id, id);
+    EXPECT_EQ(tombs[0].reason, "retention");
+}
+
+TEST(Sync, LegalHoldKeepsACase) {
+    FakeClock clock;
+    ServerPeer s(clock);
+    ClientPeer a(clock, "alice", "north");
+    std::string id = a.create_case(body_created("feedback", "Client A", "held"));
+    ASSERT_TRUE(a.record(id, ev::kStatusChanged, R"({"to":"closed","from":"new"})").ok());
+    synchronize(s, {&a});
+    ASSERT_TRUE(s.server->write_server_event(id, ev::kLegalHold, R"({"hold":true,"reason":"litigation"})", "admin").ok());
+    clock.now += 800LL * 24 * 3600 * 1000;
+    auto out = s.server->run_retention(RetentionPolicy{}, false);
+    EXPECT_TRUE(out.purged.empty());
+    ASSERT_EQ(out.held.size(), 1u);
+    EXPECT_TRUE(s.store->load_case(id).has_value());
+    synchronize(s, {&a});
+    EXPECT_TRUE(a.store->load_case(id)->legal_hold);
+}
+
+// Property test in realm-core's fuzzer shape: seeded random modify/upload/download steps over
+// several clients with lost, duplicated and partial messages; at the end every replica holds
+// byte-identical cases. Each seed is replayable.
+TEST(SyncProperty, RandomSessionsConverge) {
+    const int seeds = 8 * scale();
+    for (int seed = 1; seed <= seeds; ++seed) {
+        SCOPED_TRACE("seed " + std::to_string(seed));
+        std::mt19937_64 rng(seed);
+        FakeClock clock;
+        ServerPeer s(clock);
+        const int n_clients = 2 + seed % 4;  // 2-5 replicas
+        std::vector<std::unique_ptr<ClientPeer>> clients;
+        for (int i = 0; i < n_clients; ++i)
+            clients.push_back(std::make_unique<ClientPeer>(clock, "user" + std::to_string(i), "north"));
+        std::vector<ClientPeer*> raw;
+        for (auto& c : clients) raw.push_back(c.get());
+        Faults faults{0.15, 0.15, 0.2, 3};
+        const char* statuses[] = {"new", "in_progress", "awaiting_client", "resolved", "closed"};
+        for (int step = 0; step < 120; ++step) {
+            clock.now += std::uniform_int_distribution<int>(0, 120000)(rng);
+            ClientPeer& c = *clients[rng() % clients.size()];
+            int action = static_cast<int>(rng() % 10);
+            auto rows = c.store->query_cases(CaseQuery{});
+            ASSERT_TRUE(rows.ok()) << rows.error().message;
+            std::vector<std::string> known;
+            for (auto& r : *rows) known.push_back(r.id);
+            if (action == 0 || known.empty()) {
+                c.create_case(body_created(rng() % 2 ? "feedback" : "aftercare", "Client " + std::to_string(rng() % 50), "d"));
+            } else if (action <= 5) {
+                const std::string& id = known[rng() % known.size()];
+                auto evs = c.store->case_events(id);
+                std::string base = evs->empty() ? "" : evs->back().id();
+                int kind = static_cast<int>(rng() % 4);
+                if (kind == 0) c.record(id, ev::kFieldSet, body_field("description", "v" + std::to_string(rng() % 1000), base));
+                else if (kind == 1) c.record(id, ev::kNoteAdded, "{\"text\":\"note " + std::to_string(step) + "\"}");
+                else if (kind == 2) c.record(id, ev::kStatusChanged, std::string("{\"to\":\"") + statuses[rng() % 5] + "\"}");
+                else c.record(id, ev::kSurveyRecorded, "{\"csat\":" + std::to_string(1 + rng() % 5) + ",\"nps\":" + std::to_string(rng() % 11) + "}");
+            } else if (action <= 7) {
+                push_once(s, c, &rng, faults);
+            } else {
+                PullResponse resp = s.server->pull(c.caller, c.sync->cursor(), 1 + static_cast<int>(rng() % 7));
+                ASSERT_TRUE(c.sync->apply_pull(resp).ok());
+            }
+        }
+        synchronize(s, raw);
+        auto expect = snapshot(*s.store);
+        EXPECT_FALSE(expect.empty());
+        for (auto* c : raw) {
+            EXPECT_EQ(c->store->pending_count(), 0);
+            EXPECT_EQ(snapshot(*c->store), expect) << "client " << c->user;
+        }
+    }
+}
+
+// Fold alone: any split of an event set across replicas, delivered in any order with
+// duplicates, folds to identical bytes; merge is commutative, associative and idempotent.
+TEST(SyncProperty, FoldIsOrderInsensitive) {
+    std::mt19937_64 rng(42);
+    FakeClock clock;
+    ClientPeer origin(clock, "alice", "north"), other(clock, "bob", "north");
+    std::string id = origin.create_case(body_created("feedback", "Client A", "x"));
+    auto first = origin.store->case_events(id);
+    ASSERT_TRUE(other.store->apply_events(*first).ok());
+    for (int i = 0; i < 60; ++i) {
+        clock.now += static_cast<int64_t>(rng() % 5000);
+        ClientPeer& c = (rng() % 2) ? origin : other;
+        auto evs = c.store->case_events(id);
+        std::string base = evs->back().id();
+        switch (rng() % 3) {
+            case 0: c.record(id, ev::kFieldSet, body_field("category", rng() % 2 ? "negative" : "positive", base)); break;
+            case 1: c.record(id, ev::kNoteAdded, "{\"text\":\"n" + std::to_string(i) + "\"}"); break;
+            default: c.record(id, ev::kStatusChanged, rng() % 2 ? R"({"to":"in_progress"})" : R"({"to":"resolved"})"); break;
+        }
+    }
+    std::vector<Event> all = *origin.store->case_events(id);
+    auto theirs = other.store->case_events(id);
+    for (auto& e : *theirs) all.push_back(e);
+    const std::string expected = case_to_json(fold(all));
+    for (int trial = 0; trial < 20; ++trial) {
+        std::vector<Event> shuffled = all;
+        std::shuffle(shuffled.begin(), shuffled.end(), rng);
+        for (int d = 0; d < 10; ++d) {
+            Event dup = shuffled[rng() % shuffled.size()];  // copy: push_back may reallocate
+            shuffled.push_back(std::move(dup));
+        }
+        EXPECT_EQ(case_to_json(fold(shuffled)), expected);
+        // through a store, in random batches
+        ClientPeer replica(clock, "zed", "north");
+        size_t pos = 0;
+        while (pos < shuffled.size()) {
+            size_t n = 1 + rng() % 8;
+            std::vector<Event> batch(shuffled.begin() + pos, shuffled.begin() + std::min(shuffled.size(), pos + n));
+            ASSERT_TRUE(replica.store->apply_events(batch).ok());
+            pos += n;
+        }
+        EXPECT_EQ(case_to_json(*replica.store->load_case(id)), expected);
+    }
+}
+
+TEST(SyncClientFile, ExportAndImportPendingChanges) {
+    FakeClock clock;
+    ServerPeer s(clock);
+    ClientPeer a(clock, "alice", "north"), a2(clock, "alice", "north");
+    std::string id = a.create_case(body_created("feedback", "Client A", "stuck"));
+    ASSERT_TRUE(a.record(id, ev::kNoteAdded, R"({"text":"n"})").ok());
+    std::string file = a.sync->export_pending();
+    auto n = a2.sync->import_events(file);
+    ASSERT_TRUE(n.ok()) << n.error().message;
+    EXPECT_EQ(*n, 2);
+    EXPECT_EQ(a2.store->pending_count(), 2);
+    synchronize(s, {&a2});
+    EXPECT_EQ(s.store->load_case(id)->notes.size(), 1u);
+    EXPECT_FALSE(a2.sync->import_events("{\"format\":\"other\"}").ok());
+    EXPECT_FALSE(a2.sync->import_events("not json").ok());
+}
+
+TEST(SyncProtocol, RejectsBadPushEnvelopes) {
+    EXPECT_EQ(push_request_from_json("[").error().code, "bad_json");
+    EXPECT_EQ(push_request_from_json(R"({"device":"d","events":{}})").error().code, "bad_request");
+    EXPECT_EQ(push_request_from_json(R"({"protocol":9,"device":"d","events":[]})").error().code, "unknown_version");
+    EXPECT_EQ(push_request_from_json(R"({"device":"d","events":[],"x":1})").error().code, "bad_request");
+    auto p = push_request_from_json(R"({"device":"d","events":[{"device":"d"},42]})");
+    ASSERT_TRUE(p.ok());
+    EXPECT_EQ(p->malformed.size(), 2u);
+    EXPECT_TRUE(p->request.events.empty());
+}
