@@ -83,7 +83,7 @@ Expected<std::unique_ptr<Store>> Store::open(const std::string& path, const Stor
     std::unique_ptr<Store> s(new Store());
     s->opts_ = opts;
     s->now_ = [] { return wall_now_ms(); };
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;  // URI: tests pick a fault-injecting VFS
     if (sqlite3_open_v2(path.c_str(), &s->db_, flags, nullptr) != SQLITE_OK) {
         Error e = make_error("storage", "cannot open database '" + path + "': " +
                                             (s->db_ ? sqlite3_errmsg(s->db_) : "out of memory"));

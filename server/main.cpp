@@ -1,0 +1,197 @@
+// closeloop-server: the sync server and its admin subcommands.
+//   closeloop-server [--host H] [--port P] [--data DIR] [--static DIR] [--sweep-interval S]
+//   closeloop-server backup FILE --data DIR
+//   closeloop-server user add NAME --role R --team T [--team T2] --password-env VAR --data DIR
+//   closeloop-server retention run [--dry-run] --data DIR
+//   closeloop-server demo [--team T] [--count N] --data DIR
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "app.h"
+#include "demo.h"
+#include "http_server.h"
+
+using namespace cl;
+using namespace cl::server;
+
+namespace {
+
+volatile std::sig_atomic_t g_signal = 0;
+void on_signal(int sig) { g_signal = sig; }
+
+void usage() {
+    std::cerr << "usage:\n"
+                 "  closeloop-server [--host H] [--port P] [--data DIR] [--static DIR] [--sweep-interval SECONDS]\n"
+                 "  closeloop-server backup FILE --data DIR\n"
+                 "  closeloop-server user add NAME --role agent|analyst|manager|admin --team T [--team T2...] "
+                 "--password-env VAR --data DIR\n"
+                 "  closeloop-server retention run [--dry-run] --data DIR\n"
+                 "  closeloop-server demo [--team T] [--count N] --data DIR\n";
+}
+
+struct Args {
+    std::vector<std::string> positional;
+    std::string host = "127.0.0.1", data = "./data", static_dir, role, password_env, team_demo = "demo";
+    std::vector<std::string> teams;
+    int port = 8080, count = 50;
+    int64_t sweep = 3600;
+    bool dry_run = false, static_set = false;
+};
+
+bool parse_args(int argc, char** argv, Args& a) {
+    for (int i = 1; i < argc; ++i) {
+        std::string s = argv[i];
+        auto next = [&](std::string& out) {
+            if (i + 1 >= argc) { std::cerr << s << " needs a value\n"; return false; }
+            out = argv[++i];
+            return true;
+        };
+        std::string v;
+        if (s == "--host") { if (!next(a.host)) return false; }
+        else if (s == "--port") { if (!next(v)) return false; a.port = std::atoi(v.c_str()); if (a.port < 0 || a.port > 65535) return false; }
+        else if (s == "--data") { if (!next(a.data)) return false; }
+        else if (s == "--static") { if (!next(a.static_dir)) return false; a.static_set = true; }
+        else if (s == "--role") { if (!next(a.role)) return false; }
+        else if (s == "--team") { if (!next(v)) return false; a.teams.push_back(v); a.team_demo = v; }
+        else if (s == "--password-env") { if (!next(a.password_env)) return false; }
+        else if (s == "--count") { if (!next(v)) return false; a.count = std::atoi(v.c_str()); }
+        else if (s == "--sweep-interval") { if (!next(v)) return false; a.sweep = std::atoll(v.c_str()); }
+        else if (s == "--dry-run") a.dry_run = true;
+        else if (s == "-h" || s == "--help") return false;
+        else if (!s.empty() && s[0] == '-') { std::cerr << "unknown option " << s << "\n"; return false; }
+        else a.positional.push_back(s);
+    }
+    return true;
+}
+
+std::unique_ptr<App> open_app(const Args& a) {
+    ServerOptions o;
+    o.data_dir = a.data;
+    o.static_dir = a.static_dir;
+    o.sweep_interval_s = a.sweep;
+    auto app = App::open(o);
+    if (!app) {
+        std::cerr << "closeloop-server: " << app.error().message << "\n";
+        return nullptr;
+    }
+    return std::move(*app);
+}
+
+int serve(const Args& a) {
+    Args args = a;
+    if (!args.static_set) {
+        // Default: the web client's build output, when it exists.
+        for (const char* cand : {"build/web/client/www", "www"})
+            if (std::filesystem::is_directory(cand)) { args.static_dir = cand; break; }
+    }
+    auto app = open_app(args);
+    if (!app) return 1;
+    auto pw = app->ensure_admin();
+    if (!pw) {
+        std::cerr << "closeloop-server: cannot create the admin user: " << pw.error().message << "\n";
+        return 1;
+    }
+    if (!pw->empty()) {
+        std::cout << "Created user 'admin' with password: " << *pw << "\n"
+                  << "(shown once; change it with PUT /api/v1/admin/users/admin)\n"
+                  << std::flush;
+    }
+    HttpServer http(*app);
+    int port = http.bind(args.host, args.port);
+    if (port < 0) {
+        std::cerr << "closeloop-server: cannot listen on " << args.host << ":" << args.port << "\n";
+        return 1;
+    }
+    struct sigaction sa{};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, nullptr);
+    sigaction(SIGINT, &sa, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+    app->start_sweeper();
+    std::thread watcher([&] {
+        while (!g_signal && (http.running() || true)) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            if (g_signal) break;
+        }
+        http.stop();
+    });
+    std::cout << "closeloop-server listening on http://" << args.host << ":" << port << "/"
+              << (args.static_dir.empty() ? " (no web client found; pass --static DIR)" : "") << "\n"
+              << std::flush;
+    http.listen();
+    g_signal = g_signal ? g_signal : SIGTERM;  // listen returned: make the watcher exit
+    watcher.join();
+    app->stop_sweeper();
+    std::cout << "closeloop-server stopped\n";
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Args a;
+    if (!parse_args(argc, argv, a)) {
+        usage();
+        return 2;
+    }
+    if (a.positional.empty()) return serve(a);
+    const std::string& cmd = a.positional[0];
+    if (cmd == "backup") {
+        if (a.positional.size() != 2) { usage(); return 2; }
+        a.sweep = 0;
+        auto app = open_app(a);
+        if (!app) return 1;
+        Status s = app->backup(a.positional[1]);
+        if (!s) { std::cerr << s.error().message << "\n"; return 1; }
+        std::cout << "backup written to " << a.positional[1] << "\n";
+        return 0;
+    }
+    if (cmd == "user" && a.positional.size() == 3 && a.positional[1] == "add") {
+        if (a.role.empty() || a.password_env.empty()) { usage(); return 2; }
+        const char* pw = std::getenv(a.password_env.c_str());
+        if (!pw || !*pw) { std::cerr << "environment variable " << a.password_env << " is not set\n"; return 2; }
+        auto app = open_app(a);
+        if (!app) return 1;
+        User u;
+        u.id = a.positional[2];
+        u.role = a.role;
+        u.teams = a.teams;
+        Status s = app->add_user(u, pw, "cli");
+        if (!s) { std::cerr << s.error().message << "\n"; return 1; }
+        std::cout << "user " << u.id << " created\n";
+        return 0;
+    }
+    if (cmd == "retention" && a.positional.size() == 2 && a.positional[1] == "run") {
+        auto app = open_app(a);
+        if (!app) return 1;
+        RetentionOutcome out = app->run_retention(a.dry_run, "cli");
+        std::cout << (a.dry_run ? "would purge " : "purged ") << out.purged.size() << " case(s); " << out.held.size()
+                  << " on legal hold\n";
+        for (auto& i : out.purged) std::cout << "  " << i.reference << " (" << i.kind << ", team " << i.team << ")\n";
+        return 0;
+    }
+    if (cmd == "demo") {
+        auto app = open_app(a);
+        if (!app) return 1;
+        auto pw = app->ensure_admin();
+        if (pw && !pw->empty()) std::cout << "Created user 'admin' with password: " << *pw << "\n";
+        auto r = seed_demo(*app, a.team_demo, a.count);
+        if (!r) { std::cerr << r.error().message << "\n"; return 1; }
+        std::cout << "demo: " << r->cases << " cases, " << r->events << " events in team '" << a.team_demo << "'";
+        if (r->rejected) std::cout << " (" << r->rejected << " rejected: " << r->first_rejection << ")";
+        std::cout << "\n";
+        if (!r->password.empty())
+            std::cout << "demo users alice, bob (agents), maria (manager), quinn (analyst) - password: " << r->password << "\n";
+        return 0;
+    }
+    usage();
+    return 2;
+}
