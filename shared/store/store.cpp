@@ -579,6 +579,10 @@ void Store::observe_clock(const Hlc& h) {
         auto w = meta("hlc_wall"), l = meta("hlc_logical");
         clock_ = HlcClock();
         if (w && l) clock_.restore(Hlc{std::stoll(*w), static_cast<uint32_t>(std::stoul(*l))});
+        // Pulled events are observed in memory only: after a restart, move past the newest stored
+        // stamp so a new local edit always sorts after everything this device has seen.
+        Stmt& newest = stmt("SELECT hlc, lc FROM events ORDER BY hlc DESC, lc DESC LIMIT 1");
+        if (newest.step()) clock_.restore(Hlc{newest.i64(0), static_cast<uint32_t>(newest.i64(1))});
         clock_loaded_ = true;
     }
     clock_.observe(h);

@@ -370,3 +370,28 @@ TEST(SyncProtocol, RejectsBadPushEnvelopes) {
     EXPECT_EQ(p->malformed.size(), 2u);
     EXPECT_TRUE(p->request.events.empty());
 }
+
+TEST(SyncStore, LocalClockMovesPastPulledEventsAfterRestart) {
+    std::string path = ::testing::TempDir() + "closeloop_hlc_test.db";
+    std::remove(path.c_str());
+    FakeClock clock;
+    ServerPeer s(clock);
+    ClientPeer a(clock, "alice", "north");
+    std::string id = a.create_case(body_created("feedback", "Client A", "x"));
+    clock.now += 3600 * 1000;  // alice's edit is an hour "later" than bob's wall clock below
+    ASSERT_TRUE(a.record(id, ev::kFieldSet, body_field("description", "alice", "")).ok());
+    synchronize(s, {&a});
+    Hlc newest;
+    {
+        ClientPeer b(clock, "bob", "north", path);
+        synchronize(s, {&b});
+        newest = b.store->case_events(id)->back().clock;
+    }
+    clock.now -= 2 * 3600 * 1000;  // bob's device clock is behind; he restarts the app and edits
+    ClientPeer b(clock, "bob", "north", path);
+    auto e = b.record(id, ev::kFieldSet, body_field("description", "bob, after seeing alice", ""));
+    ASSERT_TRUE(e.ok());
+    EXPECT_TRUE(newest < e->clock);
+    EXPECT_EQ(b.store->load_case(id)->description, "bob, after seeing alice");
+    std::remove(path.c_str());
+}
