@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 TP="$ROOT/third_party"
-STAMP="$TP/.setup-stamp-v3"
+STAMP="$TP/.setup-stamp-v4"
 
 # Pinned source package versions (sid moves: fall back to the newest offered).
 IMGUI_VERSION="1.92.2b+ds-1"
@@ -20,6 +20,7 @@ APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates dpkg-dev tcl
   libsqlite3-dev sqlite3 libcereal-dev rapidjson-dev libgtest-dev libgmock-dev libbenchmark-dev
   libsodium-dev emscripten chromium clang-14 libclang-rt-14-dev curl
+  fonts-inter python3-fonttools fonts-dejavu-core
 )
 # Node.js and npm: use the machine's when present (a nodesource node conflicts with Debian's npm).
 command -v node >/dev/null 2>&1 || APT_PACKAGES+=(nodejs)

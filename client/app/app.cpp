@@ -1,0 +1,771 @@
+#include "app/app.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/json.h"
+#include "domain/vocab.h"
+#include "platform/http.h"
+#include "platform/persistence.h"
+#include "sync/protocol.h"
+
+namespace cl {
+
+namespace {
+
+constexpr int64_t kFlushDebounceMs = 120;
+constexpr int64_t kAutoSyncMs = 30000;
+constexpr int64_t kSyncAfterEditMs = 2000;
+
+bool copy_file(const std::string& from, const std::string& to) {
+    FILE* in = std::fopen(from.c_str(), "rb");
+    if (!in) return false;
+    FILE* out = std::fopen(to.c_str(), "wb");
+    if (!out) { std::fclose(in); return false; }
+    char buf[65536];
+    size_t n;
+    bool ok = true;
+    while ((n = std::fread(buf, 1, sizeof buf, in)) > 0)
+        if (std::fwrite(buf, 1, n, out) != n) { ok = false; break; }
+    std::fclose(in);
+    if (std::fclose(out) != 0) ok = false;
+    return ok;
+}
+
+bool file_exists(const std::string& p) {
+    struct stat st;
+    return ::stat(p.c_str(), &st) == 0;
+}
+
+bool quick_check(Store& s) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(s.db(), "PRAGMA quick_check", -1, &st, nullptr) != SQLITE_OK) return false;
+    bool ok = sqlite3_step(st) == SQLITE_ROW && std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 0))) == "ok";
+    sqlite3_finalize(st);
+    return ok;
+}
+
+std::string trim(const std::string& s) {
+    size_t a = s.find_first_not_of(" \t\r\n"), b = s.find_last_not_of(" \t\r\n");
+    return a == std::string::npos ? std::string() : s.substr(a, b - a + 1);
+}
+
+std::vector<std::string> read_queue(Store& s) {
+    std::vector<std::string> q;
+    if (auto m = s.meta("upload_queue"))
+        if (auto doc = json::parse(*m); doc && doc->root().IsArray())
+            for (auto& x : doc->root().GetArray()) if (x.IsString()) q.emplace_back(x.GetString(), x.GetStringLength());
+    return q;
+}
+void write_queue(Store& s, const std::vector<std::string>& q) {
+    json::Writer w;
+    w.begin_array();
+    for (auto& x : q) w.str(x);
+    w.end_array();
+    s.set_meta("upload_queue", w.take());
+}
+std::string header_safe(const std::string& name) {
+    std::string out;
+    for (char c : name) {
+        unsigned char u = static_cast<unsigned char>(c);
+        out.push_back(u < 0x20 || u >= 0x7f ? '_' : c);
+    }
+    return out.empty() ? "attachment" : out;
+}
+
+}  // namespace
+
+// ---- startup -----------------------------------------------------------------------------------
+
+bool App::init(const std::string& db_path) {
+    db_path_ = db_path;
+    std::string load_err = platform::persist_load_error();
+    if (!load_err.empty()) toast("Could not load local data: " + load_err, true);
+    open_store();
+    if (!store_) return false;
+    load_session();
+    browser_online_ = platform::navigator_online();
+    online_ = browser_online_;
+    // Signed in from an earlier visit: sync on the first frame (or as soon as the browser is online).
+    next_auto_sync_ = session_.signed_in() && !session_.token.empty() ? 1 : 0;
+    return true;
+}
+
+void App::open_store() {
+    const std::string backup = db_path_ + ".good";
+    auto opened = Store::open(db_path_, StoreOptions{false, false, 5000});
+    bool healthy = opened.ok();
+    if (healthy) {
+        healthy = quick_check(**opened);
+    }
+    if (!healthy && file_exists(backup)) {
+        toast("Local database was damaged; restored the last good copy", true);
+        opened = Expected<std::unique_ptr<Store>>(make_error("reopen", ""));
+        std::remove(db_path_.c_str());
+        copy_file(backup, db_path_);
+        opened = Store::open(db_path_, StoreOptions{false, false, 5000});
+    }
+    if (!opened.ok()) {
+        fatal_ = "Cannot open the local database: " + opened.error().message;
+        return;
+    }
+    store_ = std::move(*opened);
+    sync_ = std::make_unique<SyncClient>(*store_);
+    // Keep a last good copy for recovery (written on the next flush).
+    copy_file(db_path_, backup);
+    if (auto s = store_->meta("last_sync")) last_sync_ = std::atoll(s->c_str());
+    if (auto p = store_->meta("sla_policy")) {
+        auto pol = policy_from_json(*p);
+        auto cal = store_->meta("calendar") ? calendar_from_json(*store_->meta("calendar")) : Expected<BusinessCalendar>(BusinessCalendar{});
+        if (pol.ok() && cal.ok()) store_->set_sla(*pol, *cal);
+    }
+    store_->device_id();
+}
+
+void App::load_session() {
+    auto s = store_->meta("session");
+    if (!s) return;
+    auto doc = json::parse(*s);
+    if (!doc) return;
+    const auto& v = doc->root();
+    json::get(v, "token", session_.token);
+    json::get(v, "id", session_.user_id);
+    json::get(v, "name", session_.name);
+    json::get(v, "role", session_.role);
+    if (auto* t = json::member(v, "teams"); t && t->IsArray())
+        for (auto& x : t->GetArray())
+            if (x.IsString()) session_.teams.emplace_back(x.GetString(), x.GetStringLength());
+}
+
+void App::save_session() {
+    json::Writer w;
+    w.begin_object().kv("token", session_.token).kv("id", session_.user_id).kv("name", session_.name).kv("role", session_.role);
+    w.key("teams").begin_array();
+    for (auto& t : session_.teams) w.str(t);
+    w.end_array().end_object();
+    store_->set_meta("session", w.take());
+    committed();
+}
+
+void App::set_session_for_test(const Session& s) {
+    session_ = s;
+    save_session();
+}
+
+// ---- per-frame ---------------------------------------------------------------------------------
+
+void App::tick(int64_t now) {
+    now_ = now;
+    // Persistence completions.
+    bool ok = false;
+    std::string err;
+    if (platform::persist_poll(&ok, &err)) {
+        if (!ok) {
+            save_state_ = SaveState::Failed;
+            save_error_ = err;
+            toast("Saving to browser storage failed: " + err, true);
+        } else if (!dirty_) {
+            save_state_ = SaveState::Saved;
+            flush_count_++;
+        } else {
+            flush_count_++;
+        }
+    }
+    if (dirty_ && now - dirty_at_ >= kFlushDebounceMs && !platform::persist_flush_running()) {
+        dirty_ = false;
+        save_state_ = SaveState::Saving;
+        platform::persist_flush_start();
+    }
+
+    // Network results.
+    for (auto& r : platform::http_drain()) {
+        if (r.id == login_req_) {
+            login_req_ = 0;
+            if (r.status == 200) {
+                auto doc = json::parse(r.body);
+                Session s;
+                if (doc) {
+                    const auto& v = doc->root();
+                    json::get(v, "token", s.token);
+                    if (auto* u = json::member(v, "user"); u && u->IsObject()) {
+                        json::get(*u, "id", s.user_id);
+                        json::get(*u, "name", s.name);
+                        json::get(*u, "role", s.role);
+                        if (auto* t = json::member(*u, "teams"); t && t->IsArray())
+                            for (auto& x : t->GetArray())
+                                if (x.IsString()) s.teams.emplace_back(x.GetString(), x.GetStringLength());
+                    }
+                }
+                if (s.token.empty() || s.user_id.empty()) {
+                    login_error_ = "The server's answer was not understood.";
+                } else {
+                    if (s.name.empty()) s.name = s.user_id;
+                    session_ = s;
+                    login_error_.clear();
+                    online_ = true;
+                    save_session();
+                    toast("Signed in as " + s.name);
+                    next_auto_sync_ = now;  // first sync right away
+                }
+            } else if (r.status == 401 || r.status == 403) {
+                login_error_ = "Wrong user name or password.";
+            } else if (r.status == 429) {
+                login_error_ = "Too many attempts. Wait a moment and try again.";
+            } else if (r.status == 0) {
+                login_error_ = "Cannot reach the server. Sign-in needs a connection once.";
+            } else {
+                login_error_ = "Sign-in failed (" + error_text(r.status, r.body) + ").";
+            }
+            continue;
+        }
+        if (r.id == settings_req_) {
+            settings_req_ = 0;
+            if (r.status == 200) apply_settings(r.body);
+            continue;
+        }
+        if (r.id != sync_req_ || sync_req_ == 0) {
+            other_[r.id] = std::move(r);
+            continue;
+        }
+        sync_req_ = 0;
+        if (r.status == 0) { sync_failed("Server unreachable", true); continue; }
+        if (r.status == 401) {
+            sync_failed("Session expired: sign in again to sync", false);
+            session_.token.clear();
+            save_session();
+            continue;
+        }
+        if (!uploading_.empty()) {
+            finish_upload(r);
+            continue;
+        }
+        if (r.status < 200 || r.status >= 300) {
+            sync_failed(error_text(r.status, r.body), false);
+            continue;
+        }
+        online_ = true;
+        if (phase_ == SyncPhase::Pushing) {
+            auto resp = push_response_from_json(r.body);
+            if (!resp) { sync_failed("Bad push response: " + resp.error().message, false); continue; }
+            Status st = sync_->apply_push(*sent_, *resp, &stats_);
+            if (!st) { sync_failed("Could not apply push result: " + st.error().message, false); continue; }
+            progress_events_ += static_cast<int>(sent_->events.size());
+            sent_.reset();
+            data_version_++;
+            committed();
+            if (!stats_.rejections.empty() && resp->accepted + resp->duplicates == 0) {
+                // Nothing moved in this batch: stop pushing to avoid a loop; pull anyway.
+                start_pull();
+            } else {
+                start_push();
+            }
+        } else if (phase_ == SyncPhase::Pulling) {
+            auto page = pull_response_from_json(r.body);
+            if (!page) { sync_failed("Bad pull response: " + page.error().message, false); continue; }
+            Status st = sync_->apply_pull(*page, &stats_);
+            if (!st) { sync_failed("Could not apply pulled events: " + st.error().message, false); continue; }
+            progress_events_ += static_cast<int>(page->events.size());
+            data_version_++;
+            committed();
+            if (page->more) {
+                start_pull();
+            } else {
+                phase_ = SyncPhase::Idle;
+                last_sync_ = now_;
+                sync_error_.clear();
+                store_->set_meta("last_sync", std::to_string(last_sync_));
+                committed();
+                next_auto_sync_ = now_ + kAutoSyncMs;
+                if (logout_after_sync_) logout(false);
+            }
+        }
+    }
+
+    // Connectivity and automatic sync.
+    bool was = browser_online_;
+    browser_online_ = platform::navigator_online();
+    if (!browser_online_) online_ = false;
+    if (browser_online_ && !was) { online_ = true; next_auto_sync_ = now; }
+    if (session_.signed_in() && !session_.token.empty() && browser_online_ && phase_ == SyncPhase::Idle &&
+        next_auto_sync_ != 0 && now >= next_auto_sync_) {
+        sync_now();
+    }
+
+    // Expire toasts.
+    for (size_t i = 0; i < toasts_.size();)
+        if (toasts_[i].until < now) toasts_.erase(toasts_.begin() + i);
+        else ++i;
+}
+
+void App::toast(const std::string& text, bool error) {
+    toasts_.push_back(Toast{text, error, (now_ ? now_ : platform::now_ms()) + (error ? 8000 : 3500)});
+    if (toasts_.size() > 4) toasts_.erase(toasts_.begin());
+}
+
+// ---- persistence -------------------------------------------------------------------------------
+
+void App::request_flush() {
+    dirty_ = true;
+    dirty_at_ = now_;
+    save_state_ = SaveState::Pending;
+}
+
+void App::committed() {
+    data_version_++;
+    request_flush();
+}
+
+// ---- session -----------------------------------------------------------------------------------
+
+void App::login(const std::string& username, const std::string& password) {
+    if (login_req_) return;
+    std::string u = trim(username);
+    if (u.empty() || password.empty()) {
+        login_error_ = "Enter your user name and password.";
+        return;
+    }
+    login_error_.clear();
+    json::Writer w;
+    w.begin_object().kv("username", u).kv("password", password).end_object();
+    login_req_ = platform::http_request("POST", api_base_ + "/auth/login", w.take(), "", 15000);
+}
+
+void App::logout(bool force) {
+    logout_blocked_ = false;
+    int64_t pending = pending_count();
+    if (pending > 0 && !force) {
+        if (browser_online_ && !session_.token.empty()) {
+            logout_after_sync_ = true;
+            sync_now();
+            return;
+        }
+        logout_blocked_ = true;  // the view offers export or "sign out anyway"
+        return;
+    }
+    logout_after_sync_ = false;
+    if (!session_.token.empty()) platform::http_request("POST", api_base_ + "/auth/logout", "{}", session_.token, 5000);
+    wipe_local();
+    toast("Signed out; local data of this user was removed");
+}
+
+void App::wipe_local() {
+    sync_.reset();
+    store_.reset();
+    std::remove(db_path_.c_str());
+    std::remove((db_path_ + ".good").c_str());
+    std::remove((db_path_ + "-journal").c_str());
+    session_ = Session{};
+    last_sync_ = 0;
+    phase_ = SyncPhase::Idle;
+    sync_req_ = 0;
+    uploading_.clear();
+    settings_at_ = 0;
+    open_store();
+    committed();
+}
+
+// ---- case actions ------------------------------------------------------------------------------
+
+Status App::record(const std::string& case_id, const std::string& type, const std::string& body) {
+    if (!session_.signed_in()) return make_error("no_session", "Sign in first");
+    auto c = store_->load_case(case_id);
+    std::string team = c ? c->team : "";
+    if (team.empty()) team = session_.teams.empty() ? "default" : session_.teams.front();
+    auto e = store_->record_local(c ? c->id : case_id, team, session_.user_id, type, body, now_ ? now_ : platform::now_ms());
+    if (!e) return e.error();
+    committed();
+    if (browser_online_ && session_.signed_in() && !session_.token.empty())
+        next_auto_sync_ = std::min(next_auto_sync_ == 0 ? now_ + kSyncAfterEditMs : next_auto_sync_, now_ + kSyncAfterEditMs);
+    return {};
+}
+
+Expected<std::string> App::create_case(const NewCaseForm& f, FieldErrors* errors) {
+    FieldErrors errs;
+    if (!vocab::contains(vocab::kinds(), f.kind)) errs["kind"] = "Choose what kind of case this is.";
+    std::string name = trim(f.client_name), contact = trim(f.client_contact), title = trim(f.title);
+    if (f.kind != "improvement" && name.empty()) errs["client_name"] = "The client's name is required.";
+    if (f.kind == "improvement" && title.empty()) errs["title"] = "An improvement action needs a title.";
+    if (f.kind != "improvement" && !contact.empty() && f.channel == "email" && contact.find('@') == std::string::npos)
+        errs["client_contact"] = "That does not look like an email address.";
+    if (f.kind != "improvement" && contact.empty() && (f.channel == "email" || f.channel == "sms" || f.channel == "phone"))
+        errs["client_contact"] = "Enter the contact for the preferred channel (" + f.channel + ").";
+    if (trim(f.description).empty() && f.kind == "feedback") errs["description"] = "Describe the feedback.";
+    if (f.description.size() > 20000) errs["description"] = "The description is too long (20,000 characters at most).";
+    if (title.size() > 500) errs["title"] = "The title is too long (500 characters at most).";
+    int64_t completed = 0, due = 0;
+    if (!trim(f.service_completed).empty()) {
+        completed = platform::parse_local_datetime(trim(f.service_completed));
+        if (completed < 0) errs["service_completed"] = "Use the form YYYY-MM-DD HH:MM.";
+        else if (completed > (now_ ? now_ : platform::now_ms()) + 3600 * 1000)
+            errs["service_completed"] = "The service cannot be completed in the future.";
+    } else if (f.kind == "aftercare") {
+        errs["service_completed"] = "When was the service completed? (the thank-you is due within 24 h)";
+    }
+    if (!trim(f.due).empty()) {
+        due = platform::parse_local_datetime(trim(f.due));
+        if (due < 0) errs["due"] = "Use the form YYYY-MM-DD.";
+    } else if (f.kind == "improvement") {
+        errs["due"] = "An improvement action needs a deadline.";
+    }
+    std::string team = f.team.empty() ? (session_.teams.empty() ? "default" : session_.teams.front()) : f.team;
+    if (!session_.signed_in()) errs["_"] = "Sign in first.";
+    if (errors) *errors = errs;
+    if (!errs.empty()) return make_error("invalid", "Some fields need attention");
+
+    json::Writer w;
+    w.begin_object().kv("kind", f.kind);
+    if (f.kind != "improvement" || !name.empty()) {
+        w.key("client").begin_object().kv("name", name);
+        if (!contact.empty()) w.kv("contact", contact);
+        if (!f.channel.empty()) w.kv("channel", f.channel);
+        w.end_object();
+    }
+    if (!title.empty()) w.kv("title", title);
+    if (!trim(f.description).empty()) w.kv("description", f.description);
+    if (!f.category.empty()) w.kv("category", f.category);
+    if (!f.priority.empty()) w.kv("priority", f.priority);
+    if (f.urgent) w.kv("urgent", true);
+    if (f.high_impact) w.kv("high_impact", true);
+    if (!trim(f.assignee).empty()) w.kv("assignee", trim(f.assignee));
+    if (completed > 0) w.kv("service_completed_at", completed);
+    if (due > 0) w.kv("due_at", due);
+    w.end_object();
+    std::string id = store_->new_case_id();
+    auto e = store_->record_local(id, team, session_.user_id, ev::kCaseCreated, w.take(), now_ ? now_ : platform::now_ms());
+    if (!e) {
+        if (errors) (*errors)["_"] = e.error().message;
+        return e.error();
+    }
+    committed();
+    if (browser_online_ && !session_.token.empty()) next_auto_sync_ = now_ + kSyncAfterEditMs;
+    return id;
+}
+
+std::string App::field_winner(const std::string& case_id, const std::string& field) {
+    auto c = store_->load_case(case_id);
+    if (!c) return "";
+    auto evs = store_->case_events(c->id);
+    if (!evs) return "";
+    std::vector<Event> list = *evs;
+    std::sort(list.begin(), list.end(), event_before);
+    std::string winner;
+    for (const auto& e : list) {
+        auto doc = json::parse(e.body);
+        if (!doc || !doc->root().IsObject()) continue;
+        const auto& b = doc->root();
+        if (e.type == ev::kCaseCreated) {
+            const json::Value* cl = json::member(b, "client");
+            bool has = false;
+            if (field == "client_name") has = cl && json::has(*cl, "name");
+            else if (field == "client_contact") has = cl && json::has(*cl, "contact");
+            else if (field == "channel") has = cl && json::has(*cl, "channel");
+            else has = json::has(b, field.c_str());
+            if (has) winner = e.id();
+        } else if (e.type == ev::kFieldSet) {
+            std::string f;
+            if (json::get(b, "field", f) && f == field) winner = e.id();
+        } else if (e.type == ev::kAssigned && field == "assignee") {
+            winner = e.id();
+        }
+    }
+    return winner;
+}
+
+Status App::add_note(const std::string& case_id, const std::string& text) {
+    if (trim(text).empty()) return make_error("invalid", "The note is empty.");
+    json::Writer w;
+    w.begin_object().kv("text", text).end_object();
+    return record(case_id, ev::kNoteAdded, w.take());
+}
+
+Status App::set_status(const std::string& case_id, const std::string& to) {
+    auto c = store_->load_case(case_id);
+    if (!c) return make_error("not_found", "No such case");
+    if (!vocab::transition_allowed(c->status, to))
+        return make_error("invalid", "A case cannot move from " + c->status + " to " + to + ".");
+    json::Writer w;
+    w.begin_object().kv("to", to).kv("from", c->status).end_object();
+    return record(case_id, ev::kStatusChanged, w.take());
+}
+
+Status App::log_contact(const std::string& case_id, const std::string& step, const std::string& channel,
+                        const std::string& note) {
+    json::Writer w;
+    w.begin_object().kv("step", step);
+    if (!channel.empty()) w.kv("channel", channel);
+    if (!note.empty()) w.kv("note", note);
+    w.end_object();
+    return record(case_id, ev::kContactLogged, w.take());
+}
+
+Status App::record_survey(const std::string& case_id, int csat, int nps, const std::string& comment,
+                          const std::string& suggestion, const std::string& channel, bool incentive) {
+    if (csat == 0 && nps < 0 && trim(comment).empty() && trim(suggestion).empty())
+        return make_error("invalid", "Enter at least a score or a comment.");
+    json::Writer w;
+    w.begin_object();
+    if (csat >= 1 && csat <= 5) w.kv("csat", csat);
+    if (nps >= 0 && nps <= 10) w.kv("nps", nps);
+    if (!trim(comment).empty()) w.kv("comment", comment);
+    if (!trim(suggestion).empty()) w.kv("suggestion", suggestion);
+    if (!channel.empty()) w.kv("channel", channel);
+    if (incentive) w.kv("incentive", true);
+    w.end_object();
+    return record(case_id, ev::kSurveyRecorded, w.take());
+}
+
+Status App::escalate(const std::string& case_id, const std::string& reason, const std::string& to) {
+    if (trim(reason).empty()) return make_error("invalid", "Give the reason for the escalation.");
+    json::Writer w;
+    w.begin_object().kv("reason", reason);
+    if (!trim(to).empty()) w.kv("to", trim(to));
+    w.end_object();
+    return record(case_id, ev::kEscalated, w.take());
+}
+
+Status App::resolve(const std::string& case_id, const std::string& resolution) {
+    if (trim(resolution).empty()) return make_error("invalid", "Describe the resolution.");
+    json::Writer w;
+    w.begin_object().kv("resolution", resolution).end_object();
+    return record(case_id, ev::kResolved, w.take());
+}
+
+Status App::follow_up(const std::string& case_id, bool satisfied, const std::string& note, const std::string& channel) {
+    json::Writer w;
+    w.begin_object().kv("satisfied", satisfied);
+    if (!note.empty()) w.kv("note", note);
+    if (!channel.empty()) w.kv("channel", channel);
+    w.end_object();
+    return record(case_id, ev::kFollowUpDone, w.take());
+}
+
+Status App::set_field(const std::string& case_id, const std::string& field, const std::string& value_json) {
+    std::string base = field_winner(case_id, field);
+    json::Writer w;
+    w.begin_object().kv("field", field).key("value");
+    auto doc = json::parse(value_json);
+    if (!doc) return make_error("invalid", "bad value");
+    w.value(doc->root());
+    if (!base.empty()) w.kv("base", base);
+    w.end_object();
+    return record(case_id, ev::kFieldSet, w.take());
+}
+
+Status App::assign(const std::string& case_id, const std::string& assignee) {
+    std::string base = field_winner(case_id, "assignee");
+    json::Writer w;
+    w.begin_object().kv("assignee", trim(assignee));
+    if (!base.empty()) w.kv("base", base);
+    w.end_object();
+    return record(case_id, ev::kAssigned, w.take());
+}
+
+Status App::add_attachment(const std::string& case_id, const platform::PickedFile& f) {
+    json::Writer w;
+    w.begin_object().kv("name", f.name).kv("type", f.type).kv("size", f.size).kv("sha256", f.sha256).end_object();
+    Status st = record(case_id, ev::kAttachmentAdded, w.take());
+    if (!st) return st;
+    // Queue the bytes (kept under /data/files on the IDBFS mount) for upload before the next push.
+    auto queue = read_queue(*store_);
+    std::string entry = f.sha256 + "\t" + f.type + "\t" + f.name;
+    if (std::find(queue.begin(), queue.end(), entry) == queue.end()) queue.push_back(entry);
+    write_queue(*store_, queue);
+    committed();
+    return {};
+}
+
+Status App::link_improvement(const std::string& improvement_id, const std::string& case_id) {
+    auto c = store_->load_case(case_id);
+    if (!c) return make_error("not_found", "No case " + case_id);
+    json::Writer w;
+    w.begin_object().kv("case", c->id).end_object();
+    return record(improvement_id, ev::kImprovementLinked, w.take());
+}
+
+// ---- sync --------------------------------------------------------------------------------------
+
+int64_t App::pending_count() { return store_ ? store_->pending_count() : 0; }
+
+void App::sync_now() {
+    if (phase_ != SyncPhase::Idle || !store_) return;
+    if (!session_.signed_in() || session_.token.empty()) {
+        sync_error_ = "Sign in to sync";
+        return;
+    }
+    if (!browser_online_) {
+        sync_error_ = "Offline";
+        next_auto_sync_ = 0;
+        return;
+    }
+    stats_ = SyncStats{};
+    progress_events_ = 0;
+    last_attempt_ = now_;
+    request_settings();
+    start_push();
+}
+
+void App::start_push() {
+    if (start_upload()) return;
+    auto req = sync_->next_push(500);
+    if (!req) { start_pull(); return; }
+    phase_ = SyncPhase::Pushing;
+    sent_ = std::move(*req);
+    sync_req_ = platform::http_request("POST", api_base_ + "/sync/push", push_request_to_json(*sent_), session_.token);
+}
+
+void App::start_pull() {
+    phase_ = SyncPhase::Pulling;
+    std::string url = api_base_ + "/sync/pull?after=" + std::to_string(sync_->cursor()) + "&limit=1000";
+    sync_req_ = platform::http_request("GET", url, "", session_.token);
+}
+
+void App::sync_failed(const std::string& why, bool network) {
+    phase_ = SyncPhase::Idle;
+    sent_.reset();
+    uploading_.clear();
+    sync_error_ = why;
+    if (network) online_ = false;
+    next_auto_sync_ = now_ + kAutoSyncMs;
+    if (logout_after_sync_) {
+        logout_after_sync_ = false;
+        logout_blocked_ = true;
+    }
+}
+
+// ---- server settings (SLA policy and business calendar) ----------------------------------------
+
+void App::request_settings() {
+    if (settings_req_ || session_.token.empty()) return;
+    settings_req_ = platform::http_request("GET", api_base_ + "/settings", "", session_.token, 15000);
+}
+
+void App::apply_settings(const std::string& body) {
+    auto doc = json::parse(body);
+    if (!doc || !doc->root().IsObject()) return;
+    const json::Value* sla = json::member(doc->root(), "sla");
+    const json::Value* cal = json::member(doc->root(), "calendar");
+    if (!sla || !cal || !sla->IsObject() || !cal->IsObject()) return;
+    std::string sla_text = json::to_string(*sla), cal_text = json::to_string(*cal);
+    auto pol = policy_from_json(sla_text);
+    auto bc = calendar_from_json(cal_text);
+    if (!pol.ok() || !bc.ok()) {
+        toast("The server's SLA settings could not be read; keeping the previous ones", true);
+        return;
+    }
+    settings_at_ = now_;
+    if (store_->meta("sla_policy") == sla_text && store_->meta("calendar") == cal_text) return;
+    store_->set_sla(*pol, *bc);
+    store_->set_meta("sla_policy", sla_text);
+    store_->set_meta("calendar", cal_text);
+    if (Status st = store_->refresh_sla(now_ ? now_ : platform::now_ms()); !st)
+        toast("Could not recompute due dates: " + st.error().message, true);
+    committed();
+}
+
+// ---- attachment uploads (before the events that reference them are pushed) ----------------------
+
+
+int App::pending_uploads() { return store_ ? static_cast<int>(read_queue(*store_).size()) : 0; }
+
+bool App::start_upload() {
+    auto q = read_queue(*store_);
+    while (!q.empty()) {
+        std::string entry = q.front();
+        size_t t1 = entry.find('\t'), t2 = t1 == std::string::npos ? t1 : entry.find('\t', t1 + 1);
+        std::string sha = entry.substr(0, t1);
+        std::string type = t1 == std::string::npos ? "application/octet-stream" : entry.substr(t1 + 1, t2 - t1 - 1);
+        std::string name = t2 == std::string::npos ? "attachment" : entry.substr(t2 + 1);
+        std::string bytes;
+        if (FILE* f = std::fopen(("/data/files/" + sha).c_str(), "rb")) {
+            char buf[65536];
+            size_t n;
+            while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) bytes.append(buf, n);
+            std::fclose(f);
+        }
+        if (bytes.empty()) {  // the file is gone from this device: nothing to upload
+            q.erase(q.begin());
+            write_queue(*store_, q);
+            committed();
+            continue;
+        }
+        phase_ = SyncPhase::Pushing;
+        uploading_ = entry;
+        if (type.empty()) type = "application/octet-stream";
+        sync_req_ = platform::http_request("POST", api_base_ + "/attachments", bytes, session_.token, 120000, type,
+                                           {{"X-Filename", header_safe(name)}});
+        return true;
+    }
+    return false;
+}
+
+void App::finish_upload(const platform::HttpResponse& r) {
+    std::string entry = uploading_;
+    uploading_.clear();
+    if (r.status == 0) { sync_failed("Server unreachable", true); return; }
+    if (r.status == 401) {
+        sync_failed("Session expired: sign in again to sync", false);
+        session_.token.clear();
+        save_session();
+        return;
+    }
+    if (r.status >= 500) { sync_failed("Attachment upload failed: " + error_text(r.status, r.body), false); return; }
+    if (r.status < 200 || r.status >= 300) {
+        // Refused for good (too large, forbidden, bad request): keep the local copy, stop retrying.
+        size_t t2 = entry.rfind('\t');
+        toast("Attachment " + (t2 == std::string::npos ? entry : entry.substr(t2 + 1)) + " not uploaded: " +
+                  error_text(r.status, r.body), true);
+    }
+    auto q = read_queue(*store_);
+    q.erase(std::remove(q.begin(), q.end(), entry), q.end());
+    write_queue(*store_, q);
+    committed();
+    start_push();
+}
+
+std::string App::error_text(int status, const std::string& body) {
+    std::string msg = "HTTP " + std::to_string(status);
+    if (auto doc = json::parse(body); doc && doc->root().IsObject()) {
+        std::string m;
+        const json::Value* e = json::member(doc->root(), "error");
+        if (e && e->IsObject()) {
+            if (!json::get(*e, "message", m)) json::get(*e, "code", m);
+        } else if (e && e->IsString()) {
+            m.assign(e->GetString(), e->GetStringLength());
+        } else {
+            json::get(doc->root(), "message", m);
+        }
+        if (!m.empty()) msg += ": " + m;
+    }
+    return msg;
+}
+
+std::string App::export_pending() { return sync_ ? sync_->export_pending() : std::string(); }
+
+Expected<int> App::import_file(const std::string& json) {
+    auto n = sync_->import_events(json);
+    if (n) committed();
+    return n;
+}
+
+}  // namespace cl
+
+namespace cl {
+
+uint64_t App::api_get(const std::string& path) {
+    return platform::http_request("GET", api_base_ + "/" + path, "", session_.token);
+}
+
+bool App::take_response(uint64_t id, platform::HttpResponse* out) {
+    auto it = other_.find(id);
+    if (it == other_.end()) return false;
+    *out = std::move(it->second);
+    other_.erase(it);
+    return true;
+}
+
+}  // namespace cl

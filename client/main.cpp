@@ -1,0 +1,121 @@
+// closeloop web client: GLFW + WebGL2 + Dear ImGui, driven by emscripten_set_main_loop.
+// IDBFS is mounted and loaded by platform/pre.js before main() runs.
+#include <GLES3/gl3.h>
+#include <GLFW/glfw3.h>
+#include <emscripten.h>
+#include <emscripten/html5.h>
+
+#include <cmath>
+
+#include "app/app.h"
+#include "imgui.h"
+#include "imgui_impl_glfw.h"
+#include "imgui_impl_opengl3.h"
+#include "platform/browser.h"
+#include "ui/ui.h"
+
+namespace {
+
+GLFWwindow* g_window = nullptr;
+cl::App g_app;
+cl::ui::UiState g_ui;
+float g_dpr = 0;
+uint64_t g_frame = 0;
+
+// Keeps the drawing buffer at device pixels while the canvas is laid out in CSS pixels; ImGui
+// works in device pixels (GLFW's mouse coordinates are scaled by canvas.width / CSS width), and
+// style and fonts are scaled by the device pixel ratio.
+void fit_canvas() {
+    double css_w = 0, css_h = 0;
+    cl::platform::canvas_css_size(&css_w, &css_h);
+    float dpr = static_cast<float>(cl::platform::device_pixel_ratio());
+    if (dpr <= 0) dpr = 1;
+    int want_w = static_cast<int>(std::lround(css_w * dpr)), want_h = static_cast<int>(std::lround(css_h * dpr));
+    int w = 0, h = 0;
+    glfwGetWindowSize(g_window, &w, &h);
+    // Not glfwSetWindowSize: Emscripten's GLFW requests fullscreen when the size equals the screen's.
+    if (want_w > 0 && want_h > 0 && (w != want_w || h != want_h))
+        EM_ASM({ Module['setCanvasSize']($0, $1); }, want_w, want_h);
+    if (dpr != g_dpr) {
+        g_dpr = dpr;
+        g_ui.dpr = dpr;
+        cl::ui::apply_style(dpr);
+    }
+}
+
+EM_BOOL on_wheel(int, const EmscriptenWheelEvent* ev, void*) {
+    float m = 0;
+    if (ev->deltaMode == DOM_DELTA_PIXEL) m = 1.0f / 100.0f;
+    else if (ev->deltaMode == DOM_DELTA_LINE) m = 1.0f / 3.0f;
+    else if (ev->deltaMode == DOM_DELTA_PAGE) m = 80.0f;
+    ImGui::GetIO().AddMouseWheelEvent(static_cast<float>(ev->deltaX) * -m, static_cast<float>(ev->deltaY) * -m);
+    return EM_TRUE;
+}
+
+void frame() {
+    fit_canvas();
+    glfwPollEvents();
+    g_app.tick(cl::platform::now_ms());
+    ImGuiIO& io = ImGui::GetIO();
+    std::string typed = cl::platform::take_text_input();
+    if (!typed.empty()) io.AddInputCharactersUTF8(typed.c_str());
+
+    ImGui_ImplOpenGL3_NewFrame();
+    ImGui_ImplGlfw_NewFrame();
+    ImGui::NewFrame();
+    cl::ui::bridge_begin_frame();
+    cl::ui::draw_root(g_app, g_ui);
+    ImGui::Render();
+    cl::platform::set_text_input_active(io.WantTextInput);
+
+    int fw = 0, fh = 0;
+    glfwGetFramebufferSize(g_window, &fw, &fh);
+    glViewport(0, 0, fw, fh);
+    glClearColor(0.96f, 0.97f, 0.98f, 1.0f);
+    glClear(GL_COLOR_BUFFER_BIT);
+    ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+    if (++g_frame == 2) EM_ASM({ if (Module['onFirstFrame']) Module['onFirstFrame'](); });
+}
+
+}  // namespace
+
+namespace cl::ui {
+App* bridge_app() { return &g_app; }
+UiState* bridge_ui() { return &g_ui; }
+uint64_t bridge_frame() { return g_frame; }
+}  // namespace cl::ui
+
+int main() {
+    if (!glfwInit()) return 1;
+    glfwWindowHint(GLFW_CLIENT_API, GLFW_OPENGL_ES_API);
+    glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
+    glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 0);
+    double css_w = 1280, css_h = 800;
+    cl::platform::canvas_css_size(&css_w, &css_h);
+    g_window = glfwCreateWindow(static_cast<int>(css_w), static_cast<int>(css_h), "closeloop", nullptr, nullptr);
+    if (!g_window) return 1;
+    glfwMakeContextCurrent(g_window);
+
+    IMGUI_CHECKVERSION();
+    ImGui::CreateContext();
+    ImGuiIO& io = ImGui::GetIO();
+    io.IniFilename = nullptr;
+    io.LogFilename = nullptr;
+    io.ConfigFlags |= ImGuiConfigFlags_NavEnableKeyboard;
+    cl::ui::load_fonts(g_ui);
+    ImGui_ImplGlfw_InitForOpenGL(g_window, true);
+    // Not ImGui_ImplGlfw_InstallEmscriptenCallbacks: its resize handler calls glfwSetWindowSize
+    // (fullscreen request, see fit_canvas). Its wheel handling is reproduced here.
+    emscripten_set_wheel_callback("#canvas", nullptr, false, on_wheel);
+    ImGui_ImplOpenGL3_Init("#version 300 es");
+    // Clipboard: copy goes to the browser clipboard; paste arrives through the page's paste event
+    // (browsers only hand clipboard contents to a paste event), typed into the focused field.
+    ImGuiPlatformIO& pio = ImGui::GetPlatformIO();
+    pio.Platform_SetClipboardTextFn = [](ImGuiContext*, const char* text) { cl::platform::set_clipboard(text ? text : ""); };
+    pio.Platform_GetClipboardTextFn = [](ImGuiContext*) -> const char* { return ""; };
+
+    g_app.init("/data/closeloop.db");
+    fit_canvas();
+    emscripten_set_main_loop(frame, 0, false);
+    return 0;
+}

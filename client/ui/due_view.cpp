@@ -1,0 +1,67 @@
+// Due & escalations: open cases with overdue steps or needing escalation, most urgent first.
+#include "domain/sla.h"
+#include "platform/browser.h"
+#include "ui/ui.h"
+
+namespace cl::ui {
+
+void due_view(App& app, UiState& ui) {
+    const float fs = ImGui::GetFontSize();
+    heading("Due & escalations", 24.0f);
+    ImGui::TextDisabled("Overdue steps per the SOP deadlines (business time) and cases that must go to management.");
+    CaseQuery q;
+    q.status = "open";
+    q.sort = "due";
+    q.now = app.now();
+    q.limit = 500;
+    auto rows = app.store()->query_cases(q);
+    if (!rows) { ImGui::TextDisabled("%s", rows.error().message.c_str()); return; }
+    int shown = 0;
+    if (ImGui::BeginTable("due", 5, ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_BordersOuter |
+                                        ImGuiTableFlags_ScrollY | ImGuiTableFlags_SizingStretchProp)) {
+        ImGui::TableSetupScrollFreeze(0, 1);
+        ImGui::TableSetupColumn("Reference", 0, 1.2f);
+        ImGui::TableSetupColumn("Client", 0, 1.5f);
+        ImGui::TableSetupColumn("State", 0, 1.0f);
+        ImGui::TableSetupColumn("Steps", 0, 3.0f);
+        ImGui::TableSetupColumn("Assignee", 0, 1.0f);
+        ImGui::TableHeadersRow();
+        for (const auto& r : *rows) {
+            bool overdue = r.overdue_steps > 0 || (r.next_due > 0 && r.next_due < app.now());
+            bool soon = r.next_due > 0 && r.next_due - app.now() < 8 * 3600 * 1000LL;
+            if (!overdue && !r.needs_escalation && !r.escalated && !soon) continue;
+            ImGui::TableNextRow(0, ImGui::GetFrameHeight() + fs * 0.2f);
+            ImGui::TableNextColumn();
+            ImGui::PushID(shown);
+            ImGui::AlignTextToFramePadding();
+            if (ImGui::Selectable(r.reference.c_str(), false, ImGuiSelectableFlags_SpanAllColumns | ImGuiSelectableFlags_AllowOverlap))
+                open_case(ui, r.id);
+            mark("due.row." + std::to_string(shown));
+            ImGui::PopID();
+            ImGui::TableNextColumn();
+            ImGui::AlignTextToFramePadding();
+            ImGui::TextUnformatted(r.client_name.c_str());
+            ImGui::TableNextColumn();
+            sla_badge_for_row(r, app.now());
+            ImGui::TableNextColumn();
+            ImGui::AlignTextToFramePadding();
+            if (auto c = app.store()->load_case(r.id)) {
+                SlaReport sla = evaluate_sla(*c, app.store()->sla_policy(), app.store()->calendar(), app.now());
+                std::string txt;
+                for (const auto& st : sla.steps)
+                    if (st.state == StepState::Overdue || st.state == StepState::DueSoon)
+                        txt += (txt.empty() ? "" : ", ") + pretty(st.step) + " " + due_text(st.due, app.now());
+                if (sla.needs_escalation && !sla.escalated) txt += (txt.empty() ? "" : "; ") + std::string("escalate: ") + sla.escalation_reason;
+                ImGui::TextUnformatted(txt.c_str());
+            }
+            ImGui::TableNextColumn();
+            ImGui::AlignTextToFramePadding();
+            ImGui::TextUnformatted(r.assignee.c_str());
+            ++shown;
+        }
+        ImGui::EndTable();
+    }
+    if (shown == 0) ImGui::TextDisabled("Nothing is overdue. Well done.");
+}
+
+}  // namespace cl::ui

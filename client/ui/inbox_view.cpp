@@ -1,0 +1,218 @@
+// Inbox: sortable, filterable case table over the store (list clipper + windowed queries).
+#include <cstdio>
+
+#include "domain/vocab.h"
+#include "platform/browser.h"
+#include "ui/ui.h"
+
+namespace cl::ui {
+
+namespace {
+
+CaseQuery make_query(App& app, const InboxState& s) {
+    CaseQuery q;
+    if (s.status == 1) q.status = "open";
+    else if (s.status >= 2) q.status = std::string(vocab::statuses()[s.status - 2]);
+    q.kind = vocab_at(vocab::kinds(), s.kind, true);
+    q.category = vocab_at(vocab::categories(), s.category, true);
+    if (s.mine) q.assignee = app.session().user_id;
+    q.text = s.search;
+    q.overdue_only = s.overdue_only;
+    q.escalation_only = s.escalation_only;
+    q.now = app.now();
+    q.sort = s.sort;
+    q.descending = s.descending;
+    return q;
+}
+
+std::string key_of(const CaseQuery& q) {
+    return q.status + "|" + q.kind + "|" + q.category + "|" + q.assignee + "|" + q.text + "|" + (q.overdue_only ? "o" : "") +
+           (q.escalation_only ? "e" : "") + "|" + q.sort + (q.descending ? "d" : "a");
+}
+
+}  // namespace
+
+// Counts for the sidebar and the inbox header (recomputed when data changes, or each minute).
+static void refresh_counts(App& app, InboxState& s) {
+    CaseQuery q;
+    q.status = "open";
+    q.now = app.now();
+    q.sort = "due";
+    q.limit = 2000;
+    int64_t eod = platform::end_of_local_day(app.now());
+    s.due_today = s.overdue = 0;
+    if (auto rows = app.store()->query_cases(q)) {
+        for (const auto& r : *rows) {
+            if (r.next_due > 0 && r.next_due <= eod) s.due_today++;
+            if (r.overdue_steps > 0 || (r.next_due > 0 && r.next_due < app.now())) s.overdue++;
+        }
+    }
+    CaseQuery e;
+    e.escalation_only = true;
+    e.now = app.now();
+    s.escalations = static_cast<int>(app.store()->count_cases(e));
+}
+
+void inbox_view(App& app, UiState& ui) {
+    InboxState& s = ui.inbox;
+    const float fs = ImGui::GetFontSize();
+    if (s.version != app.data_version() || app.now() - s.refreshed_at > 60000) {
+        refresh_counts(app, s);
+        s.refreshed_at = app.now();
+    }
+
+    heading("Inbox", 24.0f);
+    ImGui::SameLine();
+    ImGui::SetCursorPosX(ImGui::GetCursorPosX() + ImGui::GetContentRegionAvail().x - fs * 7.5f);
+    if (primary_button("+ New case", "inbox.new", ImVec2(fs * 7.5f, 0))) {
+        ui.view = View::NewCase;
+        ui.new_case.initialised = false;
+    }
+
+    // Summary tiles.
+    struct Tile { const char* label; int value; ImU32 col; const char* id; };
+    Tile tiles[] = {{"Due today", s.due_today, color::accent, "inbox.tile.due_today"},
+                    {"Overdue", s.overdue, color::danger, "inbox.tile.overdue"},
+                    {"Escalations", s.escalations, color::purple, "inbox.tile.escalations"},
+                    {"Waiting to upload", static_cast<int>(app.pending_count()), color::neutral, "inbox.tile.pending"}};
+    float tw = (ImGui::GetContentRegionAvail().x - fs * 0.8f * 3) / 4;
+    for (int i = 0; i < 4; ++i) {
+        if (i) ImGui::SameLine(0, fs * 0.8f);
+        begin_card(tiles[i].id, ImVec2(tw, fs * 4.2f));
+        ImGui::TextDisabled("%s", tiles[i].label);
+        ImGui::PushFont(ui.bold, 26.0f);
+        ImGui::PushStyleColor(ImGuiCol_Text, tiles[i].value > 0 ? tiles[i].col : IM_COL32(27, 33, 46, 255));
+        ImGui::Text("%d", tiles[i].value);
+        ImGui::PopStyleColor();
+        ImGui::PopFont();
+        end_card();
+        mark(tiles[i].id);
+    }
+    ImGui::Dummy(ImVec2(0, fs * 0.2f));
+
+    // Filters.
+    ImGui::SetNextItemWidth(fs * 16);
+    ImGui::InputTextWithHint("##search", "Search reference, client, text\xE2\x80\xA6", s.search, sizeof s.search);
+    mark("inbox.search");
+    static const std::vector<std::string_view> status_opts = {"open", "new", "in_progress", "awaiting_client", "resolved", "closed"};
+    ImGui::SameLine();
+    ImGui::SetNextItemWidth(fs * 9);
+    combo_vocab("##status", "inbox.status", &s.status, status_opts, "Any status");
+    ImGui::SameLine();
+    ImGui::SetNextItemWidth(fs * 8);
+    combo_vocab("##kind", "inbox.kind", &s.kind, vocab::kinds(), "Any kind");
+    ImGui::SameLine();
+    ImGui::SetNextItemWidth(fs * 9);
+    combo_vocab("##category", "inbox.category", &s.category, vocab::categories(), "Any category");
+    ImGui::SameLine();
+    ImGui::Checkbox("Mine", &s.mine);
+    mark("inbox.mine");
+    ImGui::SameLine();
+    ImGui::Checkbox("Overdue", &s.overdue_only);
+    mark("inbox.overdue");
+    ImGui::SameLine();
+    ImGui::Checkbox("Escalations", &s.escalation_only);
+    mark("inbox.escalation");
+
+    CaseQuery q = make_query(app, s);
+    std::string key = key_of(q);
+    bool stale = key != s.query_key || s.version != app.data_version();
+    if (stale) {
+        s.query_key = key;
+        s.version = app.data_version();
+        s.total = app.store()->count_cases(q);
+        s.window.clear();
+        s.window_offset = 0;
+    }
+
+    ImGuiTableFlags flags = ImGuiTableFlags_Sortable | ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerH |
+                            ImGuiTableFlags_BordersOuter | ImGuiTableFlags_ScrollY | ImGuiTableFlags_Resizable |
+                            ImGuiTableFlags_SizingStretchProp;
+    ImGui::PushStyleColor(ImGuiCol_ChildBg, IM_COL32_WHITE);
+    if (ImGui::BeginTable("cases", 8, flags, ImVec2(0, 0))) {
+        ImGui::TableSetupScrollFreeze(0, 1);
+        ImGui::TableSetupColumn("Reference", ImGuiTableColumnFlags_None, 1.3f, 0);
+        ImGui::TableSetupColumn("Client", ImGuiTableColumnFlags_None, 1.6f, 1);
+        ImGui::TableSetupColumn("Kind", ImGuiTableColumnFlags_NoSort, 1.0f, 2);
+        ImGui::TableSetupColumn("Category", ImGuiTableColumnFlags_NoSort, 1.0f, 3);
+        ImGui::TableSetupColumn("Status", ImGuiTableColumnFlags_None, 1.1f, 4);
+        ImGui::TableSetupColumn("Priority", ImGuiTableColumnFlags_None, 0.8f, 5);
+        ImGui::TableSetupColumn("Due", ImGuiTableColumnFlags_DefaultSort, 1.6f, 6);
+        ImGui::TableSetupColumn("Updated", ImGuiTableColumnFlags_None, 1.0f, 7);
+        ImGui::TableHeadersRow();
+        if (ImGuiTableSortSpecs* specs = ImGui::TableGetSortSpecs(); specs && specs->SpecsDirty) {
+            if (specs->SpecsCount > 0) {
+                static const char* sorts[] = {"reference", "client", "", "", "status", "priority", "due", "updated"};
+                const auto& sp = specs->Specs[0];
+                s.sort = sorts[sp.ColumnUserID];
+                s.descending = sp.SortDirection == ImGuiSortDirection_Descending;
+            }
+            specs->SpecsDirty = false;
+        }
+        ImGuiListClipper clipper;
+        clipper.Begin(static_cast<int>(s.total));
+        while (clipper.Step()) {
+            // Fetch the window of rows the clipper shows (one query per scroll step, not per frame).
+            int need_lo = clipper.DisplayStart, need_hi = clipper.DisplayEnd;
+            if (need_hi > need_lo &&
+                (need_lo < s.window_offset || need_hi > s.window_offset + static_cast<int>(s.window.size()))) {
+                CaseQuery wq = q;
+                wq.offset = std::max(0, need_lo - 50);
+                wq.limit = (need_hi - need_lo) + 150;
+                if (auto rows = app.store()->query_cases(wq)) {
+                    s.window = std::move(*rows);
+                    s.window_offset = wq.offset;
+                }
+            }
+            for (int i = clipper.DisplayStart; i < clipper.DisplayEnd; ++i) {
+                int wi = i - s.window_offset;
+                if (wi < 0 || wi >= static_cast<int>(s.window.size())) continue;
+                const CaseRow& r = s.window[wi];
+                ImGui::TableNextRow(ImGuiTableRowFlags_None, ImGui::GetFrameHeight() + fs * 0.2f);
+                ImGui::TableNextColumn();
+                ImGui::PushID(i);
+                ImGui::AlignTextToFramePadding();
+                if (ImGui::Selectable(r.reference.c_str(), false,
+                                      ImGuiSelectableFlags_SpanAllColumns | ImGuiSelectableFlags_AllowOverlap,
+                                      ImVec2(0, ImGui::GetFrameHeight())))
+                    open_case(ui, r.id);
+                mark("inbox.row." + std::to_string(i));
+                ImGui::PopID();
+                ImGui::TableNextColumn();
+                ImGui::AlignTextToFramePadding();
+                ImGui::TextUnformatted(r.client_name.empty() ? r.title.c_str() : r.client_name.c_str());
+                ImGui::TableNextColumn();
+                ImGui::AlignTextToFramePadding();
+                ImGui::TextUnformatted(pretty(r.kind).c_str());
+                ImGui::TableNextColumn();
+                ImGui::AlignTextToFramePadding();
+                ImGui::TextUnformatted(pretty(r.category).c_str());
+                ImGui::TableNextColumn();
+                status_badge(r.status);
+                ImGui::TableNextColumn();
+                ImGui::AlignTextToFramePadding();
+                if (r.priority == "urgent" || r.priority == "high")
+                    ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(color::danger), "%s", pretty(r.priority).c_str());
+                else
+                    ImGui::TextUnformatted(pretty(r.priority).c_str());
+                ImGui::TableNextColumn();
+                sla_badge_for_row(r, app.now());
+                ImGui::SameLine();
+                ImGui::AlignTextToFramePadding();
+                ImGui::TextDisabled("%s", due_text(r.next_due, app.now()).c_str());
+                ImGui::TableNextColumn();
+                ImGui::AlignTextToFramePadding();
+                ImGui::TextDisabled("%s", time_ago(r.updated_at, app.now()).c_str());
+            }
+        }
+        if (s.total == 0) {
+            ImGui::TableNextRow();
+            ImGui::TableNextColumn();
+            ImGui::TextDisabled("No cases match.");
+        }
+        ImGui::EndTable();
+    }
+    ImGui::PopStyleColor();
+}
+
+}  // namespace cl::ui

@@ -1,0 +1,265 @@
+// The application frame: sidebar navigation, content area, sync status bar, toasts.
+#include "platform/browser.h"
+#include "ui/ui.h"
+
+namespace cl::ui {
+
+UiState* g_ui = nullptr;
+
+const char* view_name(View v) {
+    switch (v) {
+        case View::Inbox: return "inbox";
+        case View::Case: return "case";
+        case View::NewCase: return "new_case";
+        case View::Due: return "due";
+        case View::Reports: return "reports";
+        case View::Improvement: return "improvement";
+        case View::Admin: return "admin";
+    }
+    return "?";
+}
+
+void open_case(UiState& ui, const std::string& id) {
+    ui.view = View::Case;
+    ui.case_id = id;
+    ui.case_view.loaded_id.clear();
+}
+
+static bool nav_item(UiState& ui, const char* icon, const char* label, View v, const char* id, int count = -1) {
+    bool selected = ui.view == v || (v == View::Inbox && ui.view == View::Case);
+    float h = ImGui::GetFontSize() * 2.3f;
+    ImVec2 p = ImGui::GetCursorScreenPos();
+    float w = ImGui::GetContentRegionAvail().x;
+    ImGui::PushID(id);
+    bool clicked = ImGui::InvisibleButton("nav", ImVec2(w, h));
+    mark(std::string("nav.") + id);
+    bool hovered = ImGui::IsItemHovered();
+    ImDrawList* dl = ImGui::GetWindowDrawList();
+    if (selected) dl->AddRectFilled(p, ImVec2(p.x + w, p.y + h), IM_COL32(47, 102, 224, 255), ImGui::GetFontSize() * 0.4f);
+    else if (hovered) dl->AddRectFilled(p, ImVec2(p.x + w, p.y + h), IM_COL32(255, 255, 255, 18), ImGui::GetFontSize() * 0.4f);
+    float fs = ImGui::GetFontSize();
+    ImU32 fg = selected ? IM_COL32_WHITE : IM_COL32(200, 207, 222, 255);
+    dl->AddText(ImVec2(p.x + fs * 0.8f, p.y + (h - fs) * 0.5f), fg, icon);
+    dl->AddText(ImVec2(p.x + fs * 2.2f, p.y + (h - fs) * 0.5f), fg, label);
+    if (count > 0) {
+        std::string n = std::to_string(count);
+        ImVec2 ts = ImGui::CalcTextSize(n.c_str());
+        float bw = ts.x + fs * 0.9f, bh = fs * 1.3f;
+        ImVec2 b0(p.x + w - bw - fs * 0.6f, p.y + (h - bh) * 0.5f);
+        dl->AddRectFilled(b0, ImVec2(b0.x + bw, b0.y + bh), selected ? IM_COL32(255, 255, 255, 60) : IM_COL32(214, 52, 62, 255), bh * 0.5f);
+        dl->AddText(ImVec2(b0.x + fs * 0.45f, b0.y + (bh - ts.y) * 0.5f), IM_COL32_WHITE, n.c_str());
+    }
+    ImGui::PopID();
+    if (clicked) {
+        ui.view = v;
+        if (v == View::NewCase) ui.new_case.initialised = false;
+    }
+    return clicked;
+}
+
+static void sidebar(App& app, UiState& ui) {
+    const float fs = ImGui::GetFontSize();
+    ImGui::PushStyleColor(ImGuiCol_ChildBg, color::sidebar);
+    ImGui::PushStyleVar(ImGuiStyleVar_WindowPadding, ImVec2(fs * 0.8f, fs * 1.1f));
+    ImGui::PushStyleVar(ImGuiStyleVar_ItemSpacing, ImVec2(fs * 0.4f, fs * 0.25f));
+    ImGui::BeginChild("sidebar", ImVec2(fs * 14.5f, 0), ImGuiChildFlags_AlwaysUseWindowPadding, ImGuiWindowFlags_NoScrollbar);
+    ImDrawList* dl = ImGui::GetWindowDrawList();
+    ImVec2 p = ImGui::GetCursorScreenPos();
+    dl->AddCircleFilled(ImVec2(p.x + fs * 0.7f, p.y + fs * 0.75f), fs * 0.6f, color::accent);
+    dl->AddCircle(ImVec2(p.x + fs * 0.7f, p.y + fs * 0.75f), fs * 0.3f, IM_COL32_WHITE, 0, fs * 0.12f);
+    ImGui::SetCursorScreenPos(ImVec2(p.x + fs * 1.8f, p.y - fs * 0.05f));
+    ImGui::PushStyleColor(ImGuiCol_Text, IM_COL32_WHITE);
+    ImGui::PushFont(ui.bold, 19.0f);
+    ImGui::TextUnformatted("closeloop");
+    ImGui::PopFont();
+    ImGui::PopStyleColor();
+    ImGui::Dummy(ImVec2(0, fs * 1.0f));
+
+    nav_item(ui, "\xE2\x80\xA2", "Inbox", View::Inbox, "inbox", ui.inbox.due_today);
+    nav_item(ui, "+", "New case", View::NewCase, "new_case");
+    nav_item(ui, "!", "Due & escalations", View::Due, "due", ui.inbox.overdue + ui.inbox.escalations);
+    nav_item(ui, "\xE2\x96\xB2", "Reports", View::Reports, "reports");
+    nav_item(ui, "\xE2\x9C\x93", "Improvement plan", View::Improvement, "improvement");
+    if (app.session().is_admin()) nav_item(ui, "\xE2\x80\xA2", "Admin", View::Admin, "admin");
+
+    // User block at the bottom.
+    float bottom = ImGui::GetWindowHeight() - fs * 4.6f;
+    if (ImGui::GetCursorPosY() < bottom) ImGui::SetCursorPosY(bottom);
+    ImGui::PushStyleColor(ImGuiCol_Separator, IM_COL32(255, 255, 255, 30));
+    ImGui::Separator();
+    ImGui::PopStyleColor();
+    ImGui::PushStyleColor(ImGuiCol_Text, IM_COL32_WHITE);
+    ImGui::TextUnformatted(app.session().name.c_str());
+    ImGui::PopStyleColor();
+    ImGui::PushStyleColor(ImGuiCol_Text, IM_COL32(150, 160, 180, 255));
+    std::string role = pretty(app.session().role);
+    if (!app.session().teams.empty()) role += " \xC2\xB7 " + app.session().teams.front();
+    ImGui::TextUnformatted(role.c_str());
+    ImGui::PopStyleColor();
+    ImGui::PushStyleColor(ImGuiCol_Button, IM_COL32(255, 255, 255, 20));
+    ImGui::PushStyleColor(ImGuiCol_ButtonHovered, IM_COL32(255, 255, 255, 40));
+    ImGui::PushStyleColor(ImGuiCol_Text, IM_COL32(220, 226, 238, 255));
+    ImGui::PushStyleColor(ImGuiCol_Border, IM_COL32(255, 255, 255, 30));
+    if (ImGui::Button("Sign out", ImVec2(-1, 0))) {
+        app.logout(false);
+        if (app.logout_blocked()) ImGui::OpenPopup("Sign out?");
+    }
+    mark("nav.signout");
+    ImGui::PopStyleColor(4);
+    if (app.logout_blocked() && !ImGui::IsPopupOpen("Sign out?")) ImGui::OpenPopup("Sign out?");
+    if (ImGui::BeginPopupModal("Sign out?", nullptr, ImGuiWindowFlags_AlwaysAutoResize)) {
+        ImGui::Text("%lld change(s) have not been uploaded yet and the server cannot be reached.",
+                    static_cast<long long>(app.pending_count()));
+        ImGui::TextUnformatted("Signing out removes this device's local data. Export the changes first?");
+        if (primary_button("Export changes", "signout.export")) {
+            platform::download_file("closeloop-pending-" + app.store()->device_id() + ".json", "application/json",
+                                    app.export_pending());
+        }
+        ImGui::SameLine();
+        if (secondary_button("Sign out anyway", "signout.force")) {
+            app.logout(true);
+            ImGui::CloseCurrentPopup();
+        }
+        ImGui::SameLine();
+        if (secondary_button("Cancel", "signout.cancel")) {
+            app.logout(false);  // re-evaluates; keeps data
+            ImGui::CloseCurrentPopup();
+        }
+        ImGui::EndPopup();
+    }
+    ImGui::EndChild();
+    ImGui::PopStyleVar(2);
+    ImGui::PopStyleColor();
+}
+
+void status_bar(App& app, UiState& ui) {
+    const float fs = ImGui::GetFontSize();
+    ImGui::PushStyleColor(ImGuiCol_ChildBg, IM_COL32_WHITE);
+    ImGui::PushStyleVar(ImGuiStyleVar_WindowPadding, ImVec2(fs, fs * 0.35f));
+    ImGui::BeginChild("statusbar", ImVec2(0, fs * 2.4f), ImGuiChildFlags_AlwaysUseWindowPadding | ImGuiChildFlags_Borders,
+                      ImGuiWindowFlags_NoScrollbar);
+    ImDrawList* dl = ImGui::GetWindowDrawList();
+    ImGui::AlignTextToFramePadding();
+    ImVec2 p = ImGui::GetCursorScreenPos();
+    bool online = app.online();
+    const char* conn = app.browser_online() ? (online ? "Online" : "Server unreachable") : "Offline";
+    ImU32 dot = app.browser_online() ? (online ? color::success : color::warning) : color::neutral;
+    dl->AddCircleFilled(ImVec2(p.x + fs * 0.4f, p.y + ImGui::GetFrameHeight() * 0.5f), fs * 0.3f, dot);
+    ImGui::Dummy(ImVec2(fs * 0.9f, 0));
+    ImGui::SameLine();
+    ImGui::TextUnformatted(conn);
+    mark("status.connection");
+    ImGui::SameLine(0, fs * 1.5f);
+    ImGui::TextDisabled("|");
+    ImGui::SameLine(0, fs * 1.5f);
+    if (app.sync_phase() != SyncPhase::Idle) {
+        ImGui::Text("Syncing\xE2\x80\xA6 %s (%d events)", app.sync_phase() == SyncPhase::Pushing ? "uploading" : "downloading",
+                    app.sync_progress_events());
+    } else if (!app.sync_error().empty() && app.last_sync() < app.now() - 1000) {
+        ImGui::PushStyleColor(ImGuiCol_Text, ImGui::ColorConvertU32ToFloat4(app.browser_online() ? color::danger : color::text_dim));
+        ImGui::Text("Last sync %s \xC2\xB7 %s", time_ago(app.last_sync(), app.now()).c_str(), app.sync_error().c_str());
+        ImGui::PopStyleColor();
+    } else {
+        ImGui::Text("Last sync %s", time_ago(app.last_sync(), app.now()).c_str());
+    }
+    mark("status.sync");
+    ImGui::SameLine(0, fs * 1.5f);
+    ImGui::TextDisabled("|");
+    ImGui::SameLine(0, fs * 1.5f);
+    long long pending = app.pending_count();
+    int files = app.pending_uploads();
+    if (files > 0) ImGui::Text("%lld change%s, %d file%s waiting to upload", pending, pending == 1 ? "" : "s", files, files == 1 ? "" : "s");
+    else if (pending > 0) ImGui::Text("%lld change%s waiting to upload", pending, pending == 1 ? "" : "s");
+    else ImGui::TextUnformatted("All changes uploaded");
+    mark("status.pending");
+    ImGui::SameLine(0, fs * 1.5f);
+    ImGui::TextDisabled("|");
+    ImGui::SameLine(0, fs * 1.5f);
+    switch (app.save_state()) {
+        case SaveState::Clean:
+        case SaveState::Saved: ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(color::success), "\xE2\x9C\x93 Saved on this device"); break;
+        case SaveState::Pending:
+        case SaveState::Saving: ImGui::TextDisabled("Saving\xE2\x80\xA6"); break;
+        case SaveState::Failed: ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(color::danger), "Not saved: %s", app.save_error().c_str()); break;
+    }
+    mark("status.saved");
+
+    float right = ImGui::GetWindowWidth() - fs * 16.5f;
+    ImGui::SameLine(right);
+    if (secondary_button("Export", "status.export")) {
+        platform::download_file("closeloop-pending-" + app.store()->device_id() + ".json", "application/json", app.export_pending());
+    }
+    ImGui::SameLine();
+    ImGui::BeginDisabled(app.sync_phase() != SyncPhase::Idle || !app.browser_online());
+    if (primary_button("Sync now", "status.sync_now", ImVec2(fs * 7, 0))) app.sync_now();
+    ImGui::EndDisabled();
+    ImGui::EndChild();
+    ImGui::PopStyleVar();
+    ImGui::PopStyleColor();
+}
+
+static void toasts(App& app) {
+    const float fs = ImGui::GetFontSize();
+    ImGuiViewport* vp = ImGui::GetMainViewport();
+    float y = vp->Pos.y + fs * 1.0f;
+    int i = 0;
+    for (const auto& t : app.toasts()) {
+        ImGui::SetNextWindowPos(ImVec2(vp->Pos.x + vp->Size.x - fs, y), ImGuiCond_Always, ImVec2(1, 0));
+        ImGui::SetNextWindowBgAlpha(1.0f);
+        ImGui::PushStyleColor(ImGuiCol_WindowBg, t.error ? IM_COL32(253, 236, 236, 255) : IM_COL32(27, 33, 46, 240));
+        ImGui::PushStyleColor(ImGuiCol_Text, t.error ? ImGui::ColorConvertU32ToFloat4(color::danger) : ImVec4(1, 1, 1, 1));
+        std::string id = "##toast" + std::to_string(i++);
+        ImGui::Begin(id.c_str(), nullptr,
+                     ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_AlwaysAutoResize | ImGuiWindowFlags_NoFocusOnAppearing |
+                         ImGuiWindowFlags_NoNav | ImGuiWindowFlags_NoInputs | ImGuiWindowFlags_NoSavedSettings);
+        ImGui::PushTextWrapPos(fs * 24);
+        ImGui::TextUnformatted(t.text.c_str());
+        ImGui::PopTextWrapPos();
+        y += ImGui::GetWindowHeight() + fs * 0.5f;
+        ImGui::End();
+        ImGui::PopStyleColor(2);
+    }
+}
+
+void draw_root(App& app, UiState& ui) {
+    g_ui = &ui;
+    ImGuiViewport* vp = ImGui::GetMainViewport();
+    ImGui::SetNextWindowPos(vp->Pos);
+    ImGui::SetNextWindowSize(vp->Size);
+    ImGui::PushStyleVar(ImGuiStyleVar_WindowPadding, ImVec2(0, 0));
+    ImGui::PushStyleVar(ImGuiStyleVar_WindowRounding, 0);
+    ImGui::Begin("closeloop", nullptr,
+                 ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoSavedSettings |
+                     ImGuiWindowFlags_NoBringToFrontOnFocus);
+    ImGui::PopStyleVar(2);
+    if (!app.ready()) {
+        ImGui::SetCursorPos(ImVec2(40, 40));
+        ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(color::danger), "%s", app.fatal_error().c_str());
+    } else if (!app.session().signed_in()) {
+        login_view(app, ui);
+    } else {
+        sidebar(app, ui);
+        ImGui::SameLine(0, 0);
+        ImGui::BeginGroup();
+        const float fs = ImGui::GetFontSize();
+        ImGui::PushStyleVar(ImGuiStyleVar_WindowPadding, ImVec2(fs * 1.6f, fs * 1.2f));
+        ImGui::BeginChild("content", ImVec2(0, -fs * 2.4f), ImGuiChildFlags_AlwaysUseWindowPadding);
+        ImGui::PopStyleVar();
+        switch (ui.view) {
+            case View::Inbox: inbox_view(app, ui); break;
+            case View::Case: case_view(app, ui); break;
+            case View::NewCase: new_case_view(app, ui); break;
+            case View::Due: due_view(app, ui); break;
+            case View::Reports: reports_view(app, ui); break;
+            case View::Improvement: improvement_view(app, ui); break;
+            case View::Admin: admin_view(app, ui); break;
+        }
+        ImGui::EndChild();
+        status_bar(app, ui);
+        ImGui::EndGroup();
+    }
+    ImGui::End();
+    toasts(app);
+}
+
+}  // namespace cl::ui

@@ -1,0 +1,145 @@
+// Views (the only code that includes imgui.h). Each view draws from App state and calls App actions.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "app/app.h"
+#include "imgui.h"
+
+namespace cl::ui {
+
+enum class View { Inbox, Case, NewCase, Due, Reports, Improvement, Admin };
+const char* view_name(View v);
+
+struct InboxState {
+    char search[128] = "";
+    int status = 1;  // 0 any, 1 open, 2.. statuses
+    int kind = 0, category = 0;
+    bool mine = false, overdue_only = false, escalation_only = false;
+    std::string sort = "due";
+    bool descending = false;
+    // cache
+    uint64_t version = 0;
+    std::string query_key;
+    int64_t total = 0;
+    int window_offset = 0;
+    std::vector<CaseRow> window;
+    int64_t refreshed_at = 0;
+    int due_today = 0, overdue = 0, escalations = 0;
+};
+
+struct CaseViewState {
+    std::string loaded_id;
+    uint64_t version = 0;
+    bool editing = false;
+    char note[2048] = "";
+    char contact_note[512] = "";
+    int contact_step = 0, contact_channel = 0;
+    int csat = 0, nps = -1, survey_channel = 0;
+    bool incentive = false;
+    char comment[1024] = "", suggestion[1024] = "";
+    char escalate_reason[512] = "", escalate_to[128] = "management";
+    char resolution[1024] = "";
+    bool satisfied = true;
+    char follow_note[512] = "";
+    int follow_channel = 0;
+    char assignee[128] = "";
+    char edit_title[512] = "", edit_description[4096] = "", edit_client[256] = "", edit_contact[256] = "";
+    int edit_category = 0, edit_priority = 0, edit_channel = 0;
+    bool edit_urgent = false, edit_high_impact = false;
+    int tab = 0;
+    std::string action_error;
+};
+
+struct NewCaseState {
+    char title[512] = "", description[4096] = "", client_name[256] = "", client_contact[256] = "";
+    char assignee[128] = "", service_completed[32] = "", due[32] = "";
+    int kind = 0, category = 0, priority = 1, channel = 0, team = 0;
+    bool urgent = false, high_impact = false;
+    FieldErrors errors;
+    bool initialised = false;
+};
+
+struct ReportsState {
+    int period = 1;  // week, month, quarter
+    uint64_t version = 0;
+    int64_t built_at = 0;
+    bool has = false;
+    std::string error;
+};
+
+struct ImprovementState {
+    char title[256] = "", owner[128] = "", due[32] = "", description[1024] = "", link[64] = "";
+    FieldErrors errors;
+    std::string selected;
+};
+
+struct AdminState {
+    int tab = 0;
+    std::map<std::string, std::string> data;   // endpoint -> body
+    std::map<std::string, uint64_t> requests;  // endpoint -> request id
+    std::string error;
+};
+
+struct UiState {
+    View view = View::Inbox;
+    std::string case_id;
+    float dpr = 1.0f;
+    ImFont* regular = nullptr;
+    ImFont* bold = nullptr;
+    char login_user[128] = "", login_pass[128] = "";
+    InboxState inbox;
+    CaseViewState case_view;
+    NewCaseState new_case;
+    ReportsState reports;
+    ImprovementState improvement;
+    AdminState admin;
+    bool confirm_logout = false;
+    std::string focus_request;  // bridge id of a text field to focus next frame
+};
+
+// style.cpp
+void load_fonts(UiState& ui);
+void apply_style(float dpr);
+namespace color {
+extern const ImU32 accent, accent_soft, text_dim, danger, warning, success, info, neutral, purple, sidebar, card_border;
+}
+
+// widgets.cpp: the test bridge and small building blocks
+void bridge_begin_frame();
+void mark(const std::string& id);  // records the last item's rectangle under id
+std::string bridge_widgets_json();
+void badge(const char* text, ImU32 bg, ImU32 fg = IM_COL32_WHITE);
+bool primary_button(const char* label, const std::string& id, ImVec2 size = ImVec2(0, 0));
+bool secondary_button(const char* label, const std::string& id, ImVec2 size = ImVec2(0, 0));
+void heading(const char* text, float size = 22.0f);
+void field_error(const FieldErrors& errs, const char* key);
+bool combo_vocab(const char* label, const std::string& id, int* index, const std::vector<std::string_view>& items,
+                 const char* none_label = nullptr);
+std::string vocab_at(const std::vector<std::string_view>& items, int index, bool has_none);
+int vocab_index(const std::vector<std::string_view>& items, const std::string& value, bool has_none);
+std::string pretty(const std::string& token);  // "in_progress" -> "In progress"
+std::string time_ago(int64_t then, int64_t now);
+std::string due_text(int64_t due, int64_t now);
+void sla_badge_for_row(const CaseRow& r, int64_t now);
+void status_badge(const std::string& status);
+bool begin_card(const char* id, ImVec2 size = ImVec2(0, 0));
+void end_card();
+void label_value(const char* label, const std::string& value);
+
+// views
+void draw_root(App& app, UiState& ui);
+void login_view(App& app, UiState& ui);
+void inbox_view(App& app, UiState& ui);
+void case_view(App& app, UiState& ui);
+void new_case_view(App& app, UiState& ui);
+void due_view(App& app, UiState& ui);
+void reports_view(App& app, UiState& ui);
+void improvement_view(App& app, UiState& ui);
+void admin_view(App& app, UiState& ui);
+void status_bar(App& app, UiState& ui);
+void open_case(UiState& ui, const std::string& id);
+
+}  // namespace cl::ui

@@ -1,0 +1,51 @@
+// Boot script of the web client (kept out of index.html: the server's CSP allows no inline script).
+(function () {
+    document.getElementById('canvas').addEventListener('contextmenu', function (e) { e.preventDefault(); });
+    var fill = document.getElementById('fill'), msg = document.getElementById('msg'), loader = document.getElementById('loader');
+    var hidden = document.getElementById('text-input');
+    var lastKey229 = false;
+    // Virtual keyboards send keyCode 229 and deliver text through input events: forward it.
+    hidden.addEventListener('keydown', function (e) { lastKey229 = e.keyCode === 229; });
+    hidden.addEventListener('input', function (e) {
+      if (lastKey229 && e.data && Module.ccall) Module.ccall('cl_text_input', null, ['string'], [e.data]);
+      hidden.value = '';
+    });
+    // Paste: browsers hand clipboard text only to a paste event; type it into the focused field.
+    document.addEventListener('paste', function (e) {
+      var t = (e.clipboardData || window.clipboardData).getData('text');
+      if (t && Module.ccall) { Module.ccall('cl_text_input', null, ['string'], [t]); e.preventDefault(); }
+    });
+    window.Module = {
+      canvas: document.getElementById('canvas'),
+      setStatus: function (text) {
+        var m = text && text.match(/\((\d+(\.\d+)?)\/(\d+)\)/);
+        if (m) fill.style.width = (100 * m[1] / m[3]) + '%';
+      },
+      monitorRunDependencies: function (left) {
+        if (left === 0) { fill.style.width = '100%'; msg.textContent = 'Starting…'; }
+      },
+      onFirstFrame: function () {
+        loader.style.opacity = '0';
+        setTimeout(function () { loader.style.display = 'none'; }, 220);
+        window.closeloopReady = true;
+      },
+      onAbort: function (what) {
+        loader.className = 'error';
+        loader.style.display = 'flex'; loader.style.opacity = '1';
+        msg.textContent = 'closeloop could not start: ' + what;
+      },
+      print: function (t) { console.log(t); },
+      printErr: function (t) { console.warn(t); }
+    };
+    if (!document.createElement('canvas').getContext('webgl2')) {
+      Module.onAbort('this browser has no WebGL2.');
+    }
+    if ('serviceWorker' in navigator && location.protocol !== 'file:') {
+      navigator.serviceWorker.register('sw.js').catch(function (e) { console.warn('service worker: ' + e); });
+    }
+    var s = document.createElement('script');
+    s.src = 'closeloop.js';
+    s.async = true;
+    s.onerror = function () { Module.onAbort('the application files could not be loaded (offline before the first visit?).'); };
+    document.body.appendChild(s);
+  })();
