@@ -17,6 +17,9 @@ cmake --build build/native -j"$JOBS"
 step "native tests (ctest)"
 ctest --test-dir build/native --output-on-failure -j"$JOBS" --timeout 600
 
+step "fuzz smoke (libFuzzer, clang-14, ASan+UBSan, ${FUZZ_SECONDS:=5}s per target)"
+FUZZ_SECONDS=$FUZZ_SECONDS tests/fuzz/run.sh
+
 step "web build (Emscripten)"
 [ -f build/web/build.ninja ] || cmake --preset web >/dev/null
 cmake --build build/web -j"$JOBS"

@@ -69,6 +69,13 @@ const char* const kMigrations[] = {
         reason TEXT NOT NULL, closed_at INTEGER NOT NULL, purged_at INTEGER NOT NULL, seq INTEGER) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS tombstones_seq ON tombstones(seq);
     )sql",
+    // 2: the inbox's default view (one team, sorted by due time, cases without a due time last)
+    // walks this index in order and stops after the first page instead of sorting every case of
+    // the team (bench: 346 ms -> <1 ms on 100k cases). The expression must stay identical to the
+    // ORDER BY in query_cases.
+    R"sql(
+    CREATE INDEX IF NOT EXISTS cases_team_due ON cases(team, (CASE WHEN next_due = 0 THEN 1 ELSE 0 END), next_due, id);
+    )sql",
 };
 constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 
@@ -137,6 +144,13 @@ sql::Stmt& Store::stmt(const char* text) {
 // [SECTION] transactions and meta
 // ---------------------------------------------------------------------------------------------
 
+// Cached statements left on a row (single-row lookups are not stepped to the end) keep a read
+// transaction open; after an I/O error that pins SQLite's pager in its error state, so every later
+// statement fails too. Reset them all before rolling back so the connection recovers.
+void Store::reset_statements() {
+    for (auto& kv : stmts_) sqlite3_reset(kv.second->get());
+}
+
 Status Store::begin() {
     if (tx_depth_++ > 0) return {};
     tx_failed_ = false;
@@ -151,11 +165,13 @@ Status Store::commit() {
     if (tx_depth_ == 0) return make_error("storage", "commit without a transaction");
     if (--tx_depth_ > 0) return {};
     if (tx_failed_) {
+        reset_statements();
         sql::exec(db_, "ROLLBACK");
         return make_error("storage", "transaction rolled back after an earlier failure");
     }
     Status st = sql::exec(db_, "COMMIT");
     if (!st) {
+        reset_statements();
         sql::exec(db_, "ROLLBACK");
         // Cached counters may be ahead of the rolled-back state.
         last_seq_ = -1;
@@ -170,6 +186,7 @@ void Store::rollback() {
         tx_failed_ = true;
         return;
     }
+    reset_statements();
     sql::exec(db_, "ROLLBACK");
     last_seq_ = -1;
     clock_loaded_ = false;
@@ -566,11 +583,19 @@ std::vector<Tombstone> Store::all_tombstones() {
 
 std::string Store::device_id() {
     if (!device_.empty()) return device_;
-    if (auto v = meta("device_id")) return device_ = *v;
+    {
+        Stmt& q = stmt("SELECT value FROM meta WHERE key='device_id'");
+        bool found = q.step();
+        int rc = q.last_rc();
+        std::string v = found ? q.text(0) : std::string();
+        q.reset();  // do not leave the statement holding a read
+        if (found) return device_ = v;
+        if (rc != SQLITE_DONE) return std::string();  // read failed: never invent a new identity
+    }
     // 12 hex chars from SQLite's PRNG: unique enough per device, never reused once stored.
     Stmt& s = stmt("SELECT lower(hex(randomblob(6)))");
     std::string id = s.step() ? "d" + s.text(0) : "d000000000000";
-    set_meta("device_id", id);
+    if (!set_meta("device_id", id)) return std::string();
     return device_ = id;
 }
 

@@ -96,10 +96,17 @@ Expected<int> SyncClient::import_events(std::string_view text) {
         if (Status st = validate_event(*e, store_.now()); !st) return make_error(st.error().code, "export file: " + st.error().message);
         events.push_back(std::move(*e));
     }
-    auto r = store_.apply_events(events);
-    if (!r) return r.error();
-    if (!r->rejected.empty()) return r->rejected.front().error;
-    return r->inserted;
+    // All or nothing: a file with one refused event (conflicting duplicate, purged case) imports nothing.
+    int inserted = 0;
+    Status st = store_.transact([&]() -> Status {
+        auto r = store_.apply_events(events);
+        if (!r) return r.error();
+        if (!r->rejected.empty()) return r->rejected.front().error;
+        inserted = r->inserted;
+        return {};
+    });
+    if (!st) return st.error();
+    return inserted;
 }
 
 }  // namespace cl

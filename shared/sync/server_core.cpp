@@ -65,6 +65,7 @@ PushResponse SyncServer::push(const Caller& caller, const PushRequest& request) 
         if (Status st = validate_event(e, now); !st) { refuse(st.error().code, st.error().message); continue; }
         if (e.author != caller.user_id) { refuse("forbidden", "event author '" + e.author + "' is not the signed-in user"); continue; }
         if (e.device == kServerDevice) { refuse("forbidden", "device id 'server' is reserved"); continue; }
+        if (e.case_id.rfind("FF-", 0) == 0) { refuse("bad_event", "case ids starting with 'FF-' are reserved for references"); continue; }
         if (e.type == ev::kRefAssigned || e.type == ev::kLegalHold) {
             refuse("forbidden", e.type + " events are written by the server only");
             continue;
@@ -100,7 +101,7 @@ PushResponse SyncServer::push(const Caller& caller, const PushRequest& request) 
         for (const auto& e : valid) touched.insert(e.case_id);
         for (const auto& case_id : touched) {
             std::string ref = case_reference(store_, case_id);
-            if (ref.rfind("FF-", 0) != 0) {
+            if (ref.rfind("FF-", 0) != 0 || ref == case_id) {
                 auto evs = store_.case_events(case_id);
                 if (!evs) return evs.error();
                 bool created = std::any_of(evs->begin(), evs->end(), [](const Event& e) { return e.type == ev::kCaseCreated; });
