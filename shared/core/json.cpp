@@ -1,9 +1,41 @@
 #include "core/json.h"
 
+#include <algorithm>
 #include <cmath>
 #include <rapidjson/error/en.h>
 
 namespace cl::json {
+
+namespace {
+
+// rapidjson keeps repeated member names; a strict reader must not (which one would win is
+// ambiguous, and two parsers could disagree). Iterative, so deep input cannot overflow the stack.
+std::string first_duplicate_key(const Value& root) {
+    std::vector<const Value*> stack{&root};
+    std::vector<std::string_view> names;
+    while (!stack.empty()) {
+        const Value* v = stack.back();
+        stack.pop_back();
+        if (v->IsObject()) {
+            if (v->MemberCount() > 1) {
+                names.clear();
+                for (auto it = v->MemberBegin(); it != v->MemberEnd(); ++it)
+                    names.emplace_back(it->name.GetString(), it->name.GetStringLength());
+                std::sort(names.begin(), names.end());
+                auto dup = std::adjacent_find(names.begin(), names.end());
+                if (dup != names.end()) return std::string(*dup);
+            }
+            for (auto it = v->MemberBegin(); it != v->MemberEnd(); ++it)
+                if (it->value.IsObject() || it->value.IsArray()) stack.push_back(&it->value);
+        } else if (v->IsArray()) {
+            for (const auto& item : v->GetArray())
+                if (item.IsObject() || item.IsArray()) stack.push_back(&item);
+        }
+    }
+    return {};
+}
+
+}  // namespace
 
 Expected<Document> parse(std::string_view text, size_t max_bytes) {
     if (text.size() > max_bytes)
@@ -16,6 +48,8 @@ Expected<Document> parse(std::string_view text, size_t max_bytes) {
         return make_error("bad_json", std::string("malformed JSON at offset ") + std::to_string(d.raw().GetErrorOffset()) +
                                           ": " + rapidjson::GetParseError_En(d.raw().GetParseError()));
     }
+    std::string dup = first_duplicate_key(d.raw());
+    if (!dup.empty()) return make_error("bad_json", "duplicate key '" + dup + "' in JSON object");
     return d;
 }
 

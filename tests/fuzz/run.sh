@@ -38,9 +38,10 @@ for t in $TARGETS; do
   "$BUILD/$t" -runs=0 "$seeds" >"$log.replay" 2>&1
   rc=$?
   if [ $rc -eq 0 ]; then
-    "$BUILD/$t" -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+    # run inside $BUILD: with -jobs libFuzzer writes fuzz-N.log into the working directory
+    (cd "$BUILD" && "$BUILD/$t" -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
       -jobs="$JOBS" -workers="$JOBS" -print_final_stats=1 -artifact_prefix="$BUILD/crash-$t-" \
-      "$new" "$seeds" >"$log" 2>&1
+      "$new" "$seeds" >"$log" 2>&1)
     rc=$?
     [ "$JOBS" -gt 1 ] && cat "$BUILD"/fuzz-*.log >>"$log" 2>/dev/null && rm -f "$BUILD"/fuzz-*.log
   else

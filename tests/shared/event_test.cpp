@@ -104,3 +104,11 @@ TEST(Fold, InvalidTransitionIsKeptAsConflict) {
     EXPECT_EQ(c.conflicts[0].other_value, "awaiting_client");
     EXPECT_EQ(c.event_count, 3u);
 }
+
+TEST(Json, RefusesDuplicateKeysAtAnyDepth) {
+    EXPECT_EQ(json::parse(R"({"a":1,"a":2})").error().code, "bad_json");
+    EXPECT_EQ(json::parse(R"({"x":[{"b":1,"c":2,"b":3}]})").error().code, "bad_json");
+    EXPECT_TRUE(json::parse(R"({"a":{"a":1},"b":[{"a":1},{"a":2}]})").ok());
+    std::string deep(100000, '[');
+    EXPECT_EQ(json::parse(deep).error().code, "bad_json");  // unterminated, and no stack overflow
+}
