@@ -17,6 +17,9 @@ cmake --build build/native -j"$JOBS"
 step "native tests (ctest)"
 ctest --test-dir build/native --output-on-failure -j"$JOBS" --timeout 600
 
+step "server reliability: kill -9 crash cycles, hostile HTTP, 50-device load (real process)"
+tests/reliability/run.sh build/native/server/closeloop-server
+
 step "fuzz smoke (libFuzzer, clang-14, ASan+UBSan, ${FUZZ_SECONDS:=5}s per target)"
 FUZZ_SECONDS=$FUZZ_SECONDS tests/fuzz/run.sh
 

@@ -346,6 +346,33 @@ HttpResponse App::handle(const HttpRequest& req) {
     return res;
 }
 
+namespace {
+// Well-formed UTF-8 (no overlong forms, no surrogates, at most U+10FFFF).
+bool valid_utf8(const std::string& s) {
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    size_t n = s.size(), i = 0;
+    while (i < n) {
+        unsigned char c = p[i];
+        if (c < 0x80) { ++i; continue; }
+        size_t len;
+        uint32_t cp;
+        if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; }
+        else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; }
+        else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; }
+        else return false;
+        if (i + len > n) return false;
+        for (size_t k = 1; k < len; ++k) {
+            if ((p[i + k] & 0xC0) != 0x80) return false;
+            cp = (cp << 6) | (p[i + k] & 0x3F);
+        }
+        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+        i += len;
+    }
+    return true;
+}
+}  // namespace
+
 HttpResponse App::dispatch(const HttpRequest& req, std::string& label) {
     static const Route routes[] = {
         {"GET", "/healthz", Access::Public, &App::h_health},
@@ -377,6 +404,14 @@ HttpResponse App::dispatch(const HttpRequest& req, std::string& label) {
         {"POST", "/api/v1/admin/subjects/erase", Access::Admin, &App::h_subject_erase},
         {"GET", "/api/v1/admin/audit", Access::Admin, &App::h_audit},
     };
+    // Decoded paths and query parameters end up in JSON answers (error messages, report filters):
+    // refuse anything that is not UTF-8 instead of echoing invalid bytes into a JSON document.
+    bool utf8_ok = valid_utf8(req.path);
+    for (auto& [k, v] : req.query) utf8_ok = utf8_ok && valid_utf8(k) && valid_utf8(v);
+    if (!utf8_ok) {
+        label = "invalid";
+        return error_response(400, "bad_request", "the path and query parameters must be valid UTF-8");
+    }
     Ctx ctx;
     const Route* found = nullptr;
     bool path_known = false;

@@ -1,5 +1,8 @@
 #include "http_server.h"
 
+// cpp-httplib listens with a backlog of 5: when many devices (re)connect at once (e.g. after a restart)
+// the accept queue overflows, SYNs are dropped (1-7 s stalls) and some connections are reset.
+#define CPPHTTPLIB_LISTEN_BACKLOG 1024
 #include <httplib.h>
 
 #include <sys/socket.h>
@@ -8,7 +11,11 @@
 #include <netdb.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstring>
+#include <list>
+#include <mutex>
+#include <thread>
 
 namespace cl::server {
 
@@ -35,6 +42,82 @@ void fill(const HttpResponse& in, httplib::Response& out) {
     out.set_content(in.body, in.content_type);
 }
 
+// Worker pool: `base` threads always, more (up to `max`) while every thread is busy. Each connection
+// holds a thread while it is read and while it is kept alive, so a fixed pool lets slow or idle clients
+// starve everyone else. (httplib::ThreadPool's own growth counts a thread that was notified but has
+// not yet taken its job as idle, so a burst of connections can wait for a busy keep-alive connection
+// to end: ~5 s stalls under 50 devices. Here a thread is spawned whenever queued jobs outnumber the
+// idle threads.)
+class ElasticPool final : public httplib::TaskQueue {
+public:
+    ElasticPool(size_t base, size_t max, size_t max_queued) : max_(std::max(base, max)), max_queued_(max_queued) {
+        std::lock_guard<std::mutex> lk(mu_);
+        for (size_t i = 0; i < std::max<size_t>(base, 1); ++i) spawn(false);
+    }
+    ~ElasticPool() override { shutdown(); }
+
+    bool enqueue(std::function<void()> fn) override {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (stop_ || (max_queued_ > 0 && jobs_.size() >= max_queued_)) return false;
+        jobs_.push_back(std::move(fn));
+        reap();
+        if (jobs_.size() > idle_ && threads_.size() < max_) spawn(true);
+        cv_.notify_one();
+        return true;
+    }
+
+    void shutdown() override {
+        std::list<std::thread> all;
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            if (stop_ && threads_.empty()) return;
+            stop_ = true;
+            all.swap(threads_);
+        }
+        cv_.notify_all();
+        for (auto& t : all)
+            if (t.joinable()) t.join();
+    }
+
+private:
+    void spawn(bool dynamic) {  // mu_ held
+        threads_.emplace_back();
+        auto it = std::prev(threads_.end());
+        *it = std::thread([this, dynamic, it] { work(dynamic, it); });
+    }
+    void reap() {  // mu_ held: join threads that have finished
+        for (auto& it : finished_) {
+            if (it->joinable()) it->join();
+            threads_.erase(it);
+        }
+        finished_.clear();
+    }
+    void work(bool dynamic, std::list<std::thread>::iterator self) {
+        std::unique_lock<std::mutex> lk(mu_);
+        for (;;) {
+            ++idle_;
+            bool ready = dynamic ? cv_.wait_for(lk, std::chrono::seconds(3), [&] { return stop_ || !jobs_.empty(); })
+                                 : (cv_.wait(lk, [&] { return stop_ || !jobs_.empty(); }), true);
+            --idle_;
+            if (jobs_.empty() && (stop_ || (dynamic && !ready))) break;
+            auto fn = std::move(jobs_.front());
+            jobs_.pop_front();
+            lk.unlock();
+            fn();
+            lk.lock();
+        }
+        if (dynamic && !stop_) finished_.push_back(self);  // joined by the next enqueue (or shutdown)
+    }
+
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::list<std::function<void()>> jobs_;
+    std::list<std::thread> threads_;
+    std::vector<std::list<std::thread>::iterator> finished_;
+    size_t idle_ = 0, max_, max_queued_;
+    bool stop_ = false;
+};
+
 std::string error_json(const char* code, const char* msg) {
     return std::string(R"({"error":{"code":")") + code + R"(","message":")" + msg + R"("}})";
 }
@@ -58,8 +141,8 @@ HttpServer::HttpServer(App& app, HttpLimits limits) : impl_(std::make_unique<Imp
     svr.set_idle_interval(0, 0);
     svr.set_keep_alive_timeout(limits.idle_timeout_s);
     svr.set_keep_alive_max_count(limits.keep_alive_max);
-    size_t threads = limits.threads, queued = limits.max_queued;
-    svr.new_task_queue = [threads, queued] { return new httplib::ThreadPool(threads, threads, queued); };
+    size_t threads = limits.threads, max_threads = std::max(limits.threads, limits.max_threads), queued = limits.max_queued;
+    svr.new_task_queue = [threads, max_threads, queued] { return new ElasticPool(threads, max_threads, queued); };
     svr.set_default_headers({
         {"Content-Security-Policy", kCsp},
         {"X-Content-Type-Options", "nosniff"},

@@ -15,7 +15,9 @@ namespace cl::server {
 struct HttpLimits {
     int read_timeout_s = 30, write_timeout_s = 30, idle_timeout_s = 5;
     size_t keep_alive_max = 100;
-    size_t threads = 16, max_queued = 256;
+    // Worker threads: `threads` always, growing to `max_threads` under load (each connection holds a
+    // thread while it is read, so slow clients must not starve the others; see docs/reliability-server.md).
+    size_t threads = 16, max_threads = 256, max_queued = 256;
 };
 
 class HttpServer {

@@ -1,5 +1,5 @@
 // closeloop-server: the sync server and its admin subcommands.
-//   closeloop-server [--host H] [--port P] [--data DIR] [--static DIR] [--sweep-interval S]
+//   closeloop-server [--host H] [--port P] [--data DIR] [--static DIR] [--sweep-interval S] [--read-timeout S]
 //   closeloop-server backup FILE --data DIR
 //   closeloop-server user add NAME --role R --team T [--team T2] --password-env VAR --data DIR
 //   closeloop-server retention run [--dry-run] --data DIR
@@ -28,7 +28,7 @@ void on_signal(int sig) { g_signal = sig; }
 
 void usage() {
     std::cerr << "usage:\n"
-                 "  closeloop-server [--host H] [--port P] [--data DIR] [--static DIR] [--sweep-interval SECONDS]\n"
+                 "  closeloop-server [--host H] [--port P] [--data DIR] [--static DIR] [--sweep-interval SECONDS] [--read-timeout SECONDS]\n"
                  "  closeloop-server backup FILE --data DIR\n"
                  "  closeloop-server user add NAME --role agent|analyst|manager|admin --team T [--team T2...] "
                  "--password-env VAR --data DIR\n"
@@ -42,6 +42,7 @@ struct Args {
     std::vector<std::string> teams;
     int port = 8080, count = 50;
     int64_t sweep = 3600;
+    int read_timeout = 30;
     bool dry_run = false, static_set = false;
 };
 
@@ -63,6 +64,7 @@ bool parse_args(int argc, char** argv, Args& a) {
         else if (s == "--password-env") { if (!next(a.password_env)) return false; }
         else if (s == "--count") { if (!next(v)) return false; a.count = std::atoi(v.c_str()); }
         else if (s == "--sweep-interval") { if (!next(v)) return false; a.sweep = std::atoll(v.c_str()); }
+        else if (s == "--read-timeout") { if (!next(v)) return false; a.read_timeout = std::atoi(v.c_str()); if (a.read_timeout < 1 || a.read_timeout > 3600) return false; }
         else if (s == "--dry-run") a.dry_run = true;
         else if (s == "-h" || s == "--help") return false;
         else if (!s.empty() && s[0] == '-') { std::cerr << "unknown option " << s << "\n"; return false; }
@@ -103,7 +105,9 @@ int serve(const Args& a) {
                   << "(shown once; change it with PUT /api/v1/admin/users/admin)\n"
                   << std::flush;
     }
-    HttpServer http(*app);
+    HttpLimits limits;
+    limits.read_timeout_s = args.read_timeout;
+    HttpServer http(*app, limits);
     int port = http.bind(args.host, args.port);
     if (port < 0) {
         std::cerr << "closeloop-server: cannot listen on " << args.host << ":" << args.port << "\n";
@@ -160,6 +164,10 @@ int main(int argc, char** argv) {
         if (!pw || !*pw) { std::cerr << "environment variable " << a.password_env << " is not set\n"; return 2; }
         auto app = open_app(a);
         if (!app) return 1;
+        // A fresh data dir: create the admin first, as the first server start would (else adding a
+        // user here would leave the installation without any admin).
+        auto apw = app->ensure_admin();
+        if (apw && !apw->empty()) std::cout << "Created user 'admin' with password: " << *apw << "\n";
         User u;
         u.id = a.positional[2];
         u.role = a.role;

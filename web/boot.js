@@ -3,11 +3,15 @@
     document.getElementById('canvas').addEventListener('contextmenu', function (e) { e.preventDefault(); });
     var fill = document.getElementById('fill'), msg = document.getElementById('msg'), loader = document.getElementById('loader');
     var hidden = document.getElementById('text-input');
-    var lastKey229 = false;
-    // Virtual keyboards send keyCode 229 and deliver text through input events: forward it.
-    hidden.addEventListener('keydown', function (e) { lastKey229 = e.keyCode === 229; });
+    var lastKey229 = false, keyDown = false;
+    // Virtual keyboards send keyCode 229 (or no key event at all: dictation, some Android keyboards,
+    // text insertion by assistive tools) and deliver text through input events: forward that text.
+    // Text typed on a physical keyboard reaches the app as key events, so it is not forwarded twice.
+    hidden.addEventListener('keydown', function (e) { keyDown = true; lastKey229 = e.keyCode === 229; });
+    hidden.addEventListener('keyup', function () { keyDown = false; });
     hidden.addEventListener('input', function (e) {
-      if (lastKey229 && e.data && Module.ccall) Module.ccall('cl_text_input', null, ['string'], [e.data]);
+      if ((lastKey229 || !keyDown) && e.data && Module.ccall) Module.ccall('cl_text_input', null, ['string'], [e.data]);
+      keyDown = false;
       hidden.value = '';
     });
     // Paste: browsers hand clipboard text only to a paste event; type it into the focused field.

@@ -267,8 +267,14 @@ void App::tick(int64_t now) {
         } else if (phase_ == SyncPhase::Pulling) {
             auto page = pull_response_from_json(r.body);
             if (!page) { sync_failed("Bad pull response: " + page.error().message, false); continue; }
+            int n = 0;  // cases on this device that the server purged
+            for (const auto& t : page->tombstones)
+                if (store_->load_case(t.case_id)) n++;
             Status st = sync_->apply_pull(*page, &stats_);
             if (!st) { sync_failed("Could not apply pulled events: " + st.error().message, false); continue; }
+            if (n > 0)
+                toast(std::to_string(n) + (n == 1 ? " case was" : " cases were") +
+                      " removed from this device (retention or erasure on the server)");
             progress_events_ += static_cast<int>(page->events.size());
             data_version_++;
             committed();

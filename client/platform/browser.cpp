@@ -81,8 +81,11 @@ void download_file(const std::string& name, const std::string& mime, const std::
     cl_js_download(name.c_str(), mime.c_str(), data.data(), static_cast<int>(data.size()));
 }
 void set_text_input_active(bool active) {
+    // While a field is active, re-check every frame: a tap or click on the canvas (moving from one
+    // field to another) moves the DOM focus to the canvas, which would close the on-screen keyboard
+    // and stop text from reaching the hidden input. The JS side only acts when focus is wrong.
     static int last = -1;
-    if (last == static_cast<int>(active)) return;
+    if (!active && last == 0) return;
     last = active;
     cl_js_text_input(active ? 1 : 0);
 }

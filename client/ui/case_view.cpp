@@ -83,7 +83,7 @@ void case_view(App& app, UiState& ui) {
     auto c = app.store()->load_case(ui.case_id);
     if (!c) {
         if (secondary_button("\xE2\x86\x90 Inbox", "case.back")) ui.view = View::Inbox;
-        ImGui::TextDisabled("This case is no longer on this device (it may have been removed by retention).");
+        ImGui::TextDisabled("This case is no longer on this device (removed by the retention policy or an erasure request on the server).");
         return;
     }
     if (s.loaded_id != c->id) {

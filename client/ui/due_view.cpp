@@ -18,7 +18,8 @@ void due_view(App& app, UiState& ui) {
     if (!rows) { ImGui::TextDisabled("%s", rows.error().message.c_str()); return; }
     int shown = 0;
     if (ImGui::BeginTable("due", 5, ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_BordersOuter |
-                                        ImGuiTableFlags_ScrollY | ImGuiTableFlags_SizingStretchProp)) {
+                                        ImGuiTableFlags_ScrollY | ImGuiTableFlags_SizingStretchProp,
+                          ImVec2(0, -ImGui::GetTextLineHeightWithSpacing() * 1.5f))) {  // room for the footer line
         ImGui::TableSetupScrollFreeze(0, 1);
         ImGui::TableSetupColumn("Reference", 0, 1.2f);
         ImGui::TableSetupColumn("Client", 0, 1.5f);
@@ -33,9 +34,11 @@ void due_view(App& app, UiState& ui) {
             ImGui::TableNextRow(0, ImGui::GetFrameHeight() + fs * 0.2f);
             ImGui::TableNextColumn();
             ImGui::PushID(shown);
-            ImGui::AlignTextToFramePadding();
-            if (ImGui::Selectable(r.reference.c_str(), false, ImGuiSelectableFlags_SpanAllColumns | ImGuiSelectableFlags_AllowOverlap))
-                open_case(ui, r.id);
+            ImGui::PushStyleVar(ImGuiStyleVar_SelectableTextAlign, ImVec2(0.0f, 0.5f));
+            bool open = ImGui::Selectable(r.reference.c_str(), false, ImGuiSelectableFlags_SpanAllColumns | ImGuiSelectableFlags_AllowOverlap,
+                                          ImVec2(0, ImGui::GetFrameHeight()));
+            ImGui::PopStyleVar();
+            if (open) open_case(ui, r.id);
             mark("due.row." + std::to_string(shown));
             ImGui::PopID();
             ImGui::TableNextColumn();
@@ -61,7 +64,8 @@ void due_view(App& app, UiState& ui) {
         }
         ImGui::EndTable();
     }
-    if (shown == 0) ImGui::TextDisabled("Nothing is overdue. Well done.");
+    if (shown == 0) ImGui::TextDisabled("Nothing is overdue or due within 8 hours, and nothing needs escalation.");
+    else ImGui::TextDisabled("%d case%s need attention", shown, shown == 1 ? "" : "s");
 }
 
 }  // namespace cl::ui

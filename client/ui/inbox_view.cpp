@@ -171,11 +171,13 @@ void inbox_view(App& app, UiState& ui) {
                 ImGui::TableNextRow(ImGuiTableRowFlags_None, ImGui::GetFrameHeight() + fs * 0.2f);
                 ImGui::TableNextColumn();
                 ImGui::PushID(i);
-                ImGui::AlignTextToFramePadding();
-                if (ImGui::Selectable(r.reference.c_str(), false,
-                                      ImGuiSelectableFlags_SpanAllColumns | ImGuiSelectableFlags_AllowOverlap,
-                                      ImVec2(0, ImGui::GetFrameHeight())))
-                    open_case(ui, r.id);
+                // Text centred in the frame height, level with the other cells (AlignTextToFramePadding).
+                ImGui::PushStyleVar(ImGuiStyleVar_SelectableTextAlign, ImVec2(0.0f, 0.5f));
+                bool open = ImGui::Selectable(r.reference.c_str(), false,
+                                              ImGuiSelectableFlags_SpanAllColumns | ImGuiSelectableFlags_AllowOverlap,
+                                              ImVec2(0, ImGui::GetFrameHeight()));
+                ImGui::PopStyleVar();
+                if (open) open_case(ui, r.id);
                 mark("inbox.row." + std::to_string(i));
                 ImGui::PopID();
                 ImGui::TableNextColumn();

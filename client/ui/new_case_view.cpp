@@ -80,7 +80,10 @@ void new_case_view(App& app, UiState& ui) {
     if (s.urgent || s.high_impact)
         ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(color::warning), "Urgent or high-impact cases are flagged for escalation at once.");
 
+    const float row_x = ImGui::GetCursorPosX();
     ImGui::TextUnformatted("Team");
+    ImGui::SameLine(row_x + half + fs);
+    ImGui::TextUnformatted("Assignee");
     const auto& teams = app.session().teams;
     ImGui::SetNextItemWidth(half);
     if (ImGui::BeginCombo("##team", teams.empty() ? "default" : teams[std::min<size_t>(s.team, teams.size() - 1)].c_str())) {

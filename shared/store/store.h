@@ -149,6 +149,7 @@ private:
     Status refold(const std::string& case_id, int64_t now);
     Status write_case_row(const CaseState& c, int64_t now);
     int64_t next_seq();
+    Status save_seq();
 
     sqlite3* db_ = nullptr;
     StoreOptions opts_;
@@ -162,6 +163,7 @@ private:
     std::function<int64_t()> now_;
     std::map<std::string, std::unique_ptr<sql::Stmt>> stmts_;
     int64_t last_seq_ = -1;  // server: cached sequence counter
+    bool seq_dirty_ = false;
 };
 
 }  // namespace cl

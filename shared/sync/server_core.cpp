@@ -162,15 +162,33 @@ RetentionOutcome SyncServer::run_retention(const RetentionPolicy& policy, bool d
     RetentionOutcome out;
     out.dry_run = dry_run;
     const int64_t now = clock_();
+    // Candidates by index: closed before the shortest retention period ended (plus slack for
+    // month-length differences); the exact rule is applied per case below.
+    int min_months = policy.default_months;
+    for (const auto& [kind, m] : policy.months_after_closure) min_months = std::min(min_months, m);
+    const int64_t cutoff = add_months_utc(now, -min_months) + 4 * kDayMs;
     std::vector<std::string> ids;
     {
-        sql::Stmt& s = store_.stmt("SELECT id FROM cases WHERE closed_at > 0 ORDER BY closed_at, id");
+        sql::Stmt& s = store_.stmt("SELECT id FROM cases WHERE closed_at > 0 AND closed_at <= ?1 ORDER BY closed_at, id");
+        s.bind(1, cutoff);
         while (s.step()) ids.push_back(s.text(0));
     }
+    // Purges are committed in chunks: one fsync per chunk, not per case. A chunk that fails to
+    // commit is rolled back whole and its cases stay for the next sweep.
+    constexpr size_t kChunk = 500;
+    std::vector<RetentionOutcome::Item> chunk;
+    auto flush = [&]() {
+        if (dry_run) return;
+        Status st = store_.commit();
+        if (st) for (auto& item : chunk) out.purged.push_back(std::move(item));
+        chunk.clear();
+    };
+    if (!dry_run && !store_.begin()) return out;
     for (const auto& id : ids) {
         auto c = store_.load_case(id);
         if (!c) continue;
-        if (retention_ends_at(*c, policy) == 0 || retention_ends_at(*c, policy) > now) continue;
+        const int64_t ends = retention_ends_at(*c, policy);
+        if (ends == 0 || ends > now) continue;
         RetentionOutcome::Item item{c->id, c->reference, c->kind, c->team,
                                     c->closed_at ? c->closed_at : c->resolved_at, {}};
         for (const auto& a : c->attachments) item.attachments.push_back(a.sha256);
@@ -178,12 +196,18 @@ RetentionOutcome SyncServer::run_retention(const RetentionPolicy& policy, bool d
             out.held.push_back(std::move(item));
             continue;
         }
-        if (!dry_run) {
-            Status st = store_.purge_case(c->id, make_tombstone(*c, now, reason));
-            if (!st) continue;  // stays for the next sweep; the caller logs failures via the outcome counts
+        if (dry_run) {
+            out.purged.push_back(std::move(item));
+            continue;
         }
-        out.purged.push_back(std::move(item));
+        if (!store_.purge_case(c->id, make_tombstone(*c, now, reason))) continue;  // rolls the chunk back at commit
+        chunk.push_back(std::move(item));
+        if (chunk.size() >= kChunk) {
+            flush();
+            if (!store_.begin()) return out;
+        }
     }
+    flush();
     return out;
 }
 

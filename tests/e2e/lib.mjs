@@ -95,20 +95,28 @@ export async function widget(page, id, timeout = 8000) {
 export async function click(page, id) {
   const r = await widget(page, id);
   // Hover first (as a person does): ImGui decides what is under the mouse from the previous frame.
+  // One frame after each input event is enough: the frame that follows an event processes it.
   await page.mouse.move(r.x + r.w / 2, r.y + r.h / 2);
-  await frames(page, 2);
+  await frames(page, 1);
   await page.mouse.down();
   await frames(page, 1);
   await page.mouse.up();
-  await frames(page, 2);
+  await frames(page, 1);
 }
 
-export async function fill(page, id, text) {
+// Clicks a text field, clears it and enters text. By default the text arrives as one input event on
+// the hidden text element (the on-screen keyboard path: fast, one event); { keys: true } types it key
+// by key on the physical-keyboard path (one round trip per character: slow on a loaded machine).
+export async function fill(page, id, text, { keys = false } = {}) {
   await click(page, id);
+  await waitFor(page, (s) => s.want_text_input, `text input active for ${id}`);
   await page.keyboard.press('Control+A');
   await page.keyboard.press('Backspace');
-  if (text) await page.keyboard.type(text);
-  await frames(page, 2);
+  if (text) {
+    if (keys) await page.keyboard.type(text);
+    else await page.keyboard.insertText(text);
+  }
+  await frames(page, 1);
 }
 
 export async function shot(page, name) {

@@ -21,7 +21,7 @@ before(async () => {
       { name: 'bob', role: 'agent', teams: ['north'], password: PW.bob },
     ],
   });
-  adminToken = await srv.login('admin', srv.adminPassword);
+  adminToken = srv.adminToken;
 });
 
 after(async () => { if (srv) await srv.stop(); });
@@ -84,9 +84,9 @@ test('sync with the real server: offline work, FF references, colleague, conflic
   try {
     // ---- sign in (wrong password first: the server's error shape reaches the user) ----
     await openApp(A.page, srv.url);
-    await shot(A.page, '01-login');
-    await fill(A.page, 'login.username', 'alice');
-    await fill(A.page, 'login.password', 'wrong-password');
+    await shot(A.page, 'sync-01-login');
+    await fill(A.page, 'login.username', 'alice', { keys: true });  // physical keyboard path
+    await fill(A.page, 'login.password', 'wrong-password', { keys: true });
     await click(A.page, 'login.submit');
     let s = await waitFor(A.page, (x) => x.login_error !== '', 'login error');
     assert.match(s.login_error, /Wrong user name or password/);
@@ -109,6 +109,13 @@ test('sync with the real server: offline work, FF references, colleague, conflic
     s = await state(A.page);
     assert.equal(s.cases, 3);
     assert.ok(Object.values(ids).every((id) => id && !FF.test(id)), 'provisional ids while offline');
+    // Validation: an empty client name shows an inline message and creates nothing.
+    await click(A.page, 'nav.new_case');
+    await fill(A.page, 'new.client_name', '');
+    await click(A.page, 'new.save');
+    await waitFor(A.page, (x) => x.widgets['error.client_name'], 'inline validation message');
+    await shot(A.page, 'sync-02-new-case-validation');
+    assert.equal((await state(A.page)).cases, 3);
 
     const jane = ids['Jane Smith'];
     await call(A.page, 'open', jane);
@@ -132,10 +139,10 @@ test('sync with the real server: offline work, FF references, colleague, conflic
     assert.equal(c.surveys.length, 1);
     assert.equal(c.notes.length, 1);
     assert.equal(c.attachments.length, 1);
-    await shot(A.page, '02-case-offline');
+    await shot(A.page, 'sync-03-case-offline');
     await click(A.page, 'nav.inbox');
     await frames(A.page, 3);
-    await shot(A.page, '03-inbox-offline');
+    await shot(A.page, 'sync-04-inbox-offline');
     const pending = (await state(A.page)).pending;
     assert.ok(pending >= 6, `events waiting to upload (${pending})`);
     lap('offline work done');
@@ -178,7 +185,7 @@ test('sync with the real server: offline work, FF references, colleague, conflic
     assert.equal(Buffer.from(await got.arrayBuffer()).toString(), attachment.toString());
     await click(A.page, 'nav.inbox');
     await frames(A.page, 3);
-    await shot(A.page, '04-inbox-synced');
+    await shot(A.page, 'sync-05-inbox-synced');
     lap('online sync: FF references, attachment uploaded');
 
     // ---- a colleague on another profile sees them ----
@@ -223,8 +230,8 @@ test('sync with the real server: offline work, FF references, colleague, conflic
       const st = await state(side.page);
       assert.ok(st.widgets['case.conflict_badge'] && st.widgets['case.conflict.0'], 'conflict shown on the case');
     }
-    await shot(A.page, '05-conflict-alice');
-    await shot(B.page, '06-conflict-bob');
+    await shot(A.page, 'sync-06-conflict-alice');
+    await shot(B.page, 'sync-07-conflict-bob');
     lap('concurrent edit merged with conflict');
 
     // ---- purge: Li Wei's case is closed, then erased by an admin (GDPR Art. 17) ----
@@ -232,7 +239,7 @@ test('sync with the real server: offline work, FF references, colleague, conflic
     await call(A.page, 'open', li);
     await frames(A.page, 3);
     await click(A.page, 'case.to.closed');
-    await waitFor(A.page, () => true);
+    await waitSaved(A.page);
     assert.equal((await caseJson(A.page, li)).status, 'closed');
     await syncNow(A.page);
     const erase = await srv.api('POST', '/api/v1/admin/subjects/erase', { client: 'Li Wei' }, adminToken);
@@ -247,10 +254,16 @@ test('sync with the real server: offline work, FF references, colleague, conflic
       assert.equal(await call(side.page, 'case', refOf['Li Wei']), 'null');
     }
     await frames(A.page, 3);
-    await shot(A.page, '07-purged-case-view');
+    await shot(A.page, 'sync-08-purged-case-view');
     await click(A.page, 'nav.inbox');
     await frames(A.page, 3);
-    await shot(A.page, '08-inbox-after-purge');
+    await shot(A.page, 'sync-09-inbox-after-purge');
+    await click(A.page, 'nav.due');
+    await frames(A.page, 3);
+    await shot(A.page, 'sync-10-due');
+    await click(A.page, 'nav.reports');
+    await frames(A.page, 3);
+    await shot(A.page, 'sync-11-reports');
     // Survives a reload too (the tombstone was applied to the stored data).
     await A.page.reload();
     await reopen(A.page);

@@ -1,0 +1,216 @@
+// HTTP scenarios on loopback: closeloop-server vs pouchdb-server (disk-backed leveldb), same
+// client (node fetch, keep-alive), same events (data.ndjson), same batch and page sizes.
+//   ingest: devices push all events in batches (round-robin over devices) -> events/s
+//   pull:   a new device pulls everything in pages -> events/s, total seconds
+//   rss:    server RSS after ingest, after the first pull and after N repeated full pulls
+//   node http_bench.mjs --work DIR --runs R [--server BIN] [--only closeloop,pouchdb]
+//                       [--batch 1000] [--page 5000] [--repeat-pulls 5]
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import net from 'node:net';
+import { readNdjson, figure, timeOnce, peerRequire, arg, benchDir } from './common.mjs';
+
+const work = arg('work', 'results/work');
+const runs = Number(arg('runs', '3'));
+const serverBin = arg('server', '');
+const only = arg('only', 'closeloop,pouchdb').split(',');
+const batch = Number(arg('batch', '1000'));
+const page = Number(arg('page', '5000'));
+const repeatPulls = Number(arg('repeat-pulls', '5'));
+const events = readNdjson(path.join(work, 'data.ndjson'));
+const n = events.length;
+const figures = [];
+const skipped = [];
+
+// Round-robin batches per device: each device sends its own events in order, like real devices.
+function deviceBatches(evs) {
+  const byDev = new Map();
+  for (const e of evs) { if (!byDev.has(e.device)) byDev.set(e.device, []); byDev.get(e.device).push(e); }
+  const queues = [...byDev.entries()].map(([device, list]) => ({ device, list, i: 0 }));
+  const out = [];
+  for (let left = true; left;) {
+    left = false;
+    for (const q of queues) {
+      if (q.i >= q.list.length) continue;
+      out.push({ device: q.device, events: q.list.slice(q.i, q.i + batch) });
+      q.i += batch;
+      left = left || q.i < q.list.length;
+    }
+  }
+  return out;
+}
+const batches = deviceBatches(events);
+
+function freePort() {
+  return new Promise((res) => { const s = net.createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); }); });
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+function rssKb(pid) {
+  try {
+    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return { rss: Number(/VmRSS:\s+(\d+)/.exec(s)[1]), hwm: Number(/VmHWM:\s+(\d+)/.exec(s)[1]) };
+  } catch { return { rss: 0, hwm: 0 }; }
+}
+async function waitUp(url, proc, ms = 30000) {
+  const t0 = Date.now();
+  while (Date.now() - t0 < ms) {
+    if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}`);
+    try { const r = await fetch(url); await r.arrayBuffer(); return; } catch { await sleep(100); }
+  }
+  throw new Error(`server at ${url} did not come up`);
+}
+async function stop(proc) {
+  if (proc.exitCode !== null) return;
+  proc.kill('SIGTERM');
+  for (let i = 0; i < 50 && proc.exitCode === null; i++) await sleep(100);
+  if (proc.exitCode === null) proc.kill('SIGKILL');
+}
+function summarizeRss(system, samples) {
+  const last = samples.after_repeats;
+  figures.push({ scenario: 'rss', system, metric: 'server RSS after ingest', unit: 'MB', value: samples.after_ingest / 1024, runs: [samples.after_ingest / 1024], n, note: '' });
+  figures.push({ scenario: 'rss', system, metric: 'server RSS after first full pull', unit: 'MB', value: samples.after_pull / 1024, runs: [samples.after_pull / 1024], n, note: '' });
+  figures.push({ scenario: 'rss', system, metric: `server RSS after ${repeatPulls} more full pulls`, unit: 'MB', value: last / 1024, runs: samples.series.map((x) => x / 1024), n, note: `growth ${((last - samples.after_pull) / 1024).toFixed(1)} MB; peak (VmHWM) ${(samples.hwm / 1024).toFixed(1)} MB` });
+  process.stderr.write(`  rss          ${system.padEnd(22)} ingest ${(samples.after_ingest / 1024).toFixed(1)} MB, pull ${(samples.after_pull / 1024).toFixed(1)} MB, after repeats ${samples.series.map((x) => (x / 1024).toFixed(1)).join('/')} MB, peak ${(samples.hwm / 1024).toFixed(1)} MB\n`);
+}
+
+// ---- closeloop ------------------------------------------------------------------------------
+async function closeloop() {
+  if (!serverBin || !existsSync(serverBin)) { skipped.push({ scenario: 'ingest/pull/rss', system: 'closeloop', reason: 'skipped: server not built' }); return; }
+  const password = 'bench-admin-password-1';
+  const ingest = [], pull = [];
+  let rssSamples = null, pulled = 0;
+  for (let r = 0; r < runs; r++) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'closeloop-bench-'));
+    const port = await freePort();
+    const proc = spawn(serverBin, ['--host', '127.0.0.1', '--port', String(port), '--data', dir, '--sweep-interval', '0'],
+      { env: { ...process.env, CLOSELOOP_ADMIN_PASSWORD: password }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let errText = '';
+    proc.stderr.on('data', (d) => { errText += d; });
+    const base = `http://127.0.0.1:${port}`;
+    try {
+      await waitUp(`${base}/api/v1/auth/me`, proc);
+      const login = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password }) });
+      if (!login.ok) throw new Error(`login failed: ${login.status} ${await login.text()}`);
+      const { token } = await login.json();
+      const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
+      // Pushed events must be authored by the signed-in user: the same events, author = admin.
+      const bodies = batches.map((b) => JSON.stringify({ protocol: 1, device: b.device, events: b.events.map((e) => ({ ...e, author: 'admin' })) }));
+      let accepted = 0;
+      ingest.push(await timeOnce(async () => {
+        for (const body of bodies) {
+          const res = await fetch(`${base}/api/v1/sync/push`, { method: 'POST', headers, body });
+          if (!res.ok) throw new Error(`push failed: ${res.status} ${await res.text()}`);
+          const j = await res.json();
+          accepted += j.accepted;
+          if (j.rejected.length) throw new Error(`push rejected ${j.rejected.length}: ${JSON.stringify(j.rejected[0])}`);
+        }
+      }));
+      if (accepted !== n) throw new Error(`accepted ${accepted} of ${n}`);
+      const afterIngest = rssKb(proc.pid).rss;
+      const pullAll = async () => {
+        let after = 0, count = 0;
+        for (;;) {
+          const res = await fetch(`${base}/api/v1/sync/pull?after=${after}&limit=${page}`, { headers });
+          if (!res.ok) throw new Error(`pull failed: ${res.status} ${await res.text()}`);
+          const j = await res.json();
+          count += j.events.length;
+          after = j.cursor;
+          if (!j.more) break;
+        }
+        return count;
+      };
+      pull.push(await timeOnce(async () => { pulled = await pullAll(); }));
+      if (r === 0) {
+        const s = { after_ingest: afterIngest, after_pull: rssKb(proc.pid).rss, series: [] };
+        for (let k = 0; k < repeatPulls; k++) { await pullAll(); s.series.push(rssKb(proc.pid).rss); }
+        s.after_repeats = s.series.at(-1) ?? s.after_pull;
+        s.hwm = rssKb(proc.pid).hwm;
+        rssSamples = s;
+      }
+    } catch (e) {
+      process.stderr.write(`closeloop HTTP run failed: ${e.message}\n${errText.slice(-2000)}\n`);
+      skipped.push({ scenario: 'ingest/pull/rss', system: 'closeloop', reason: `failed: ${e.message}` });
+      await stop(proc); rmSync(dir, { recursive: true, force: true });
+      return;
+    }
+    await stop(proc);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  figures.push(figure('ingest', 'closeloop', `HTTP push, batches of ${batch}`, 'events/s', ingest, n, true, `${batches.length} pushes, keep-alive, one client`));
+  figures.push(figure('pull', 'closeloop', `HTTP initial pull, pages of ${page}`, 'events/s', pull, pulled, true, `${pulled} events incl. ${pulled - n} server ref.assigned events`));
+  figures.push(figure('pull', 'closeloop', 'HTTP initial pull (time)', 's', pull, pulled, false, ''));
+  summarizeRss('closeloop', rssSamples);
+}
+
+// ---- pouchdb-server -------------------------------------------------------------------------
+async function pouchdb() {
+  const bin = path.join(benchDir, 'peers', 'node_modules', 'pouchdb-server', 'bin', 'pouchdb-server');
+  if (!existsSync(bin)) { skipped.push({ scenario: 'ingest/pull/rss', system: 'pouchdb-server', reason: 'skipped: not installed' }); return; }
+  const ingest = [], pull = [];
+  let rssSamples = null, pulled = 0;
+  // CouchDB documents: the same event fields, _id = event id (new_edits default: the server assigns revs).
+  const bodies = batches.map((b) => JSON.stringify({ docs: b.events.map((e) => ({ _id: e.id, ...e })) }));
+  for (let r = 0; r < runs; r++) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pouch-bench-'));
+    writeFileSync(path.join(dir, 'config.json'), '{}');
+    const port = await freePort();
+    const proc = spawn(process.execPath, [bin, '--port', String(port), '--dir', dir, '--config', path.join(dir, 'config.json'), '--no-stdout-logs'],
+      { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    let errText = '';
+    proc.stderr.on('data', (d) => { errText += d; });
+    const base = `http://127.0.0.1:${port}`;
+    try {
+      await waitUp(`${base}/`, proc);
+      const mk = await fetch(`${base}/bench`, { method: 'PUT' });
+      if (!mk.ok) throw new Error(`PUT /bench: ${mk.status}`);
+      const headers = { 'content-type': 'application/json' };
+      ingest.push(await timeOnce(async () => {
+        for (const body of bodies) {
+          const res = await fetch(`${base}/bench/_bulk_docs`, { method: 'POST', headers, body });
+          if (!res.ok) throw new Error(`_bulk_docs: ${res.status} ${await res.text()}`);
+          const j = await res.json();
+          if (j.some((x) => x.error)) throw new Error(`_bulk_docs error ${JSON.stringify(j.find((x) => x.error))}`);
+        }
+      }));
+      const afterIngest = rssKb(proc.pid).rss;
+      const pullAll = async () => {
+        let since = 0, count = 0;
+        for (;;) {
+          const res = await fetch(`${base}/bench/_changes?include_docs=true&limit=${page}&since=${encodeURIComponent(since)}`);
+          if (!res.ok) throw new Error(`_changes: ${res.status}`);
+          const j = await res.json();
+          count += j.results.length;
+          since = j.last_seq;
+          if (j.results.length < page) break;
+        }
+        return count;
+      };
+      pull.push(await timeOnce(async () => { pulled = await pullAll(); }));
+      if (pulled !== n) throw new Error(`pulled ${pulled} of ${n}`);
+      if (r === 0) {
+        const s = { after_ingest: afterIngest, after_pull: rssKb(proc.pid).rss, series: [] };
+        for (let k = 0; k < repeatPulls; k++) { await pullAll(); s.series.push(rssKb(proc.pid).rss); }
+        s.after_repeats = s.series.at(-1) ?? s.after_pull;
+        s.hwm = rssKb(proc.pid).hwm;
+        rssSamples = s;
+      }
+    } catch (e) {
+      process.stderr.write(`pouchdb-server run failed: ${e.message}\n${errText.slice(-2000)}\n`);
+      skipped.push({ scenario: 'ingest/pull/rss', system: 'pouchdb-server', reason: `failed: ${e.message}` });
+      await stop(proc); rmSync(dir, { recursive: true, force: true });
+      return;
+    }
+    await stop(proc);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  figures.push(figure('ingest', 'pouchdb-server', `_bulk_docs, batches of ${batch}`, 'events/s', ingest, n, true, 'leveldb on disk, same batches'));
+  figures.push(figure('pull', 'pouchdb-server', `_changes?include_docs=true, pages of ${page}`, 'events/s', pull, pulled, true, ''));
+  figures.push(figure('pull', 'pouchdb-server', '_changes initial pull (time)', 's', pull, pulled, false, ''));
+  summarizeRss('pouchdb-server', rssSamples);
+}
+
+if (only.includes('closeloop')) await closeloop();
+if (only.includes('pouchdb')) await pouchdb();
+process.stdout.write(JSON.stringify({ figures, skipped }) + '\n');

@@ -1,0 +1,58 @@
+// Combines the figure files into bench/results/latest.json and latest.md.
+//   node report.mjs --out DIR --meta '{"size":"default",...}' part1.json part2.json ...
+// Ratio = closeloop speed / peer speed (>1: closeloop is faster): for rates closeloop/peer, for
+// times peer/closeloop.
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { arg } from './common.mjs';
+
+const out = arg('out', 'results');
+const meta = JSON.parse(arg('meta', '{}'));
+const parts = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && !(all[i - 1] ?? '').startsWith('--'));
+const figures = [], skipped = [...(meta.skipped ?? [])];
+for (const p of parts) {
+  if (!existsSync(p)) continue;
+  const text = readFileSync(p, 'utf8').trim();
+  if (!text) continue;
+  const j = JSON.parse(text.split('\n').at(-1));
+  if (j.meta) Object.assign(meta, { data: j.meta });
+  figures.push(...(j.figures ?? []));
+  skipped.push(...(j.skipped ?? []));
+}
+const find = (scenario, system, metric) => figures.find((f) => f.scenario === scenario && f.system === system && f.metric.startsWith(metric));
+const rate = (f) => f.unit.endsWith('/s');
+const ratio = (cl, peer) => (rate(cl) ? cl.value / peer.value : peer.value / cl.value);
+
+// [label, closeloop figure, peer figure, target ratio (or null), target text]
+const C = [];
+const cmp = (label, cl, peer, target, text) => { if (cl && peer) C.push({ label, cl, peer, ratio: ratio(cl, peer), target, text }); };
+cmp('ingest over HTTP vs pouchdb-server _bulk_docs', find('ingest', 'closeloop', 'HTTP push'), find('ingest', 'pouchdb-server', '_bulk_docs'), 5, '≥ 5×');
+cmp('ingest over HTTP vs raw SQLite inserts (limit)', find('ingest', 'closeloop', 'HTTP push'), find('insert', 'raw SQLite', 'INSERT'), 0.5, '≥ 50 % of the limit');
+cmp('Store insert (in process) vs raw SQLite inserts', find('insert', 'closeloop', 'Store::apply_events'), find('insert', 'raw SQLite', 'INSERT'), 0.5, '≥ 50 % of the limit');
+cmp('initial pull over HTTP vs pouchdb-server _changes', find('pull', 'closeloop', 'HTTP initial pull, pages'), find('pull', 'pouchdb-server', '_changes?include_docs'), 5, '≥ 5× (and < 2 s)');
+for (const peer of ['automerge', 'yjs']) {
+  cmp(`merge+fold in memory vs ${peer} merge+materialise`, find('merge', 'closeloop', 'merge+fold in memory'), find('merge', peer, 'merge+materialise all'), 10, '≥ 10×');
+  cmp(`merge into durable Store vs ${peer} merge+materialise (in memory)`, find('merge', 'closeloop', 'merge into Store (SQLite'), find('merge', peer, 'merge+materialise all'), 10, '≥ 10×');
+}
+cmp('retention sweep vs raw SQLite DELETE', find('retention', 'closeloop', 'SyncServer'), find('retention', 'raw SQLite', 'DELETE'), 0.5, '≥ 50 % of the limit');
+for (const f of figures.filter((x) => x.scenario === 'query' && x.system === 'closeloop')) {
+  cmp(`${f.metric} vs sql.js`, f, find('query', 'sql.js', f.metric), 0.95, 'not slower than sql.js (5 % noise band); ≤ 50 ms');
+}
+
+const fmt = (v) => (v >= 1000 ? Math.round(v).toLocaleString('en-US') : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+let md = `# closeloop benchmarks — ${meta.size ?? ''} (${meta.data ? `${meta.data.cases} cases / ${meta.data.events} events, seed ${meta.data.seed}` : ''})\n\n`;
+md += `Measured ${meta.date ?? ''} on ${meta.host ?? ''}; load average at start ${meta.loadavg ?? '?'}. Every figure is the median of the runs listed. `;
+md += `Ratio = closeloop speed / peer speed (> 1 means closeloop is faster).\n\n`;
+md += `## Ratios and targets (issue 6)\n\n| comparison | closeloop | peer | ratio | target | met |\n|---|---|---|---|---|---|\n`;
+for (const c of C) {
+  const met = c.target == null ? '' : c.ratio >= c.target ? 'yes' : '**no**';
+  md += `| ${c.label} | ${fmt(c.cl.value)} ${c.cl.unit} | ${fmt(c.peer.value)} ${c.peer.unit} | ${c.ratio.toFixed(2)}× | ${c.text} | ${met} |\n`;
+}
+const pullT = find('pull', 'closeloop', 'HTTP initial pull (time)');
+if (pullT) md += `\nInitial pull over HTTP: ${pullT.value.toFixed(2)} s (target < 2 s: ${pullT.value < 2 ? 'yes' : '**no**'}).\n`;
+md += `\n## All figures\n\n| scenario | system | metric | median | unit | runs | wall s | cpu s | note |\n|---|---|---|---|---|---|---|---|---|\n`;
+for (const f of figures) md += `| ${f.scenario} | ${f.system} | ${f.metric} | ${fmt(f.value)} | ${f.unit} | ${f.runs.map(fmt).join(' / ')} | ${f.wall_s != null ? f.wall_s.toFixed(3) : ''} | ${f.cpu_s != null ? f.cpu_s.toFixed(3) : ''} | ${f.note ?? ''} |\n`;
+if (skipped.length) { md += `\n## Skipped\n\n`; for (const s of skipped) md += `- ${s.scenario} (${s.system}): ${s.reason}\n`; }
+writeFileSync(path.join(out, 'latest.json'), JSON.stringify({ meta, figures, comparisons: C.map((c) => ({ label: c.label, closeloop: c.cl.value, peer: c.peer.value, unit: c.cl.unit, ratio: c.ratio, target: c.target })), skipped }, null, 2) + '\n');
+writeFileSync(path.join(out, 'latest.md'), md);
+process.stderr.write(md);

@@ -1,0 +1,480 @@
+// closeloop_bench_scenarios: the in-process scenarios of issue 6 as JSON figures (medians).
+//
+//   closeloop_bench_scenarios --cases N --events M [--seed S] [--runs R] --work DIR
+//       [--only fold,merge,insert,query,retention,pull,scaling,export] [--scaling 10000,100000]
+//
+// Writes one JSON document to stdout: {"meta":{...},"figures":[{scenario,system,metric,unit,
+// value (median), runs:[...], cpu_s (median CPU seconds), n, note}]}. With "export" it also writes
+// the data set for the node peers into DIR (data.ndjson, merge_{base,a,b}.ndjson) and the SQLite
+// files the sql.js query peer opens (query_<cases>.db).
+#include <sqlite3.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <unordered_set>
+
+#include "core/json.h"
+#include "dataset.h"
+#include "domain/case.h"
+#include "store/sqlite_util.h"
+#include "store/store.h"
+#include "sync/client_sync.h"
+#include "sync/protocol.h"
+#include "sync/server_core.h"
+
+namespace fs = std::filesystem;
+using clbench::Dataset;
+
+namespace {
+
+constexpr int64_t kNow = clbench::kEpoch2024 + 400LL * 24 * 3600 * 1000;        // early 2025
+constexpr int64_t kRetentionNow = clbench::kEpoch2024 + 1200LL * 24 * 3600 * 1000;  // 2027: every closed case is due
+
+struct Args {
+    int cases = 10000, events = 100000, runs = 5;
+    uint64_t seed = 42;
+    std::string work = "bench/results/work";
+    std::set<std::string> only;
+    std::vector<int> scaling = {10000, 100000};
+    bool want(const std::string& s) const { return only.empty() || only.count(s); }
+};
+
+double cpu_seconds() {
+    timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+struct Timing { double wall = 0, cpu = 0; };
+
+template <class F> Timing time_once(F&& f) {
+    double c0 = cpu_seconds();
+    auto t0 = std::chrono::steady_clock::now();
+    f();
+    Timing t;
+    t.wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    t.cpu = cpu_seconds() - c0;
+    return t;
+}
+
+double median(std::vector<double> v) {
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    size_t n = v.size();
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+cl::json::Writer g_out;
+bool g_first = true;
+
+// Records a figure. kind "rate": value = n / seconds (per second); kind "time": value = seconds*scale.
+void figure(const std::string& scenario, const std::string& system, const std::string& metric, const std::string& unit,
+            const std::vector<Timing>& runs, double n, bool rate, const std::string& note = "", double scale = 1.0) {
+    std::vector<double> vals, cpus;
+    for (const auto& t : runs) {
+        vals.push_back(rate ? n / t.wall : t.wall * scale);
+        cpus.push_back(t.cpu);
+    }
+    double v = median(vals);
+    g_out.begin_object()
+        .kv("scenario", scenario).kv("system", system).kv("metric", metric).kv("unit", unit).kv_dbl("value", v)
+        .key("runs").begin_array();
+    for (double x : vals) g_out.dbl(x);
+    g_out.end_array().kv_dbl("wall_s", median([&] { std::vector<double> w; for (auto& t : runs) w.push_back(t.wall); return w; }()))
+        .kv_dbl("cpu_s", median(cpus)).kv_dbl("n", n).kv("note", note).end_object();
+    std::fprintf(stderr, "  %-12s %-22s %-34s %12.1f %s (wall %.3fs, cpu %.3fs)\n", scenario.c_str(), system.c_str(),
+                 metric.c_str(), v, unit.c_str(), median([&] { std::vector<double> w; for (auto& t : runs) w.push_back(t.wall); return w; }()),
+                 median(cpus));
+}
+
+[[noreturn]] void die(const std::string& what) {
+    std::fprintf(stderr, "bench: %s\n", what.c_str());
+    std::exit(1);
+}
+
+void remove_db(const std::string& p) {
+    for (const char* s : {"", "-wal", "-shm", "-journal"}) fs::remove(p + s);
+}
+
+std::unique_ptr<cl::Store> open_store(const std::string& path, bool server, int64_t now = kNow) {
+    cl::StoreOptions o;
+    o.server = server;
+    o.wal = true;
+    auto s = cl::Store::open(path, o);
+    if (!s) die(s.error().message);
+    (*s)->set_clock([now] { return now; });
+    return std::move(*s);
+}
+
+void insert_all(cl::Store& s, const std::vector<cl::Event>& evs, size_t batch) {
+    for (size_t i = 0; i < evs.size(); i += batch) {
+        std::vector<cl::Event> b(evs.begin() + i, evs.begin() + std::min(evs.size(), i + batch));
+        auto r = s.apply_events(b);
+        if (!r) die(r.error().message);
+        if (!r->rejected.empty()) die("rejected: " + r->rejected.front().error.message);
+    }
+}
+
+// Copies a closed database file (no -wal) to dst.
+void copy_db(const std::string& src, const std::string& dst) {
+    remove_db(dst);
+    fs::copy_file(src, dst, fs::copy_options::overwrite_existing);
+}
+
+// Builds (once) an on-disk server store holding evs, closed cleanly (WAL checkpointed).
+std::string build_store(const std::string& path, const std::vector<cl::Event>& evs) {
+    remove_db(path);
+    {
+        auto s = open_store(path, true);
+        insert_all(*s, evs, 5000);
+    }
+    return path;
+}
+
+// ---- raw SQLite: the limit ---------------------------------------------------------------------
+
+const char* kRawSchema =
+    "CREATE TABLE events(rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, seq INTEGER, case_id TEXT NOT NULL,"
+    " device TEXT NOT NULL, counter INTEGER NOT NULL, hlc INTEGER NOT NULL, lc INTEGER NOT NULL, team TEXT NOT NULL,"
+    " author TEXT NOT NULL, type TEXT NOT NULL, v INTEGER NOT NULL, body TEXT NOT NULL);";
+
+void raw_insert(const std::string& path, const std::vector<cl::Event>& evs, size_t batch) {
+    sqlite3* db = nullptr;
+    sqlite3_open(path.c_str(), &db);
+    cl::sql::exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
+    cl::sql::exec(db, kRawSchema);
+    {
+        cl::sql::Stmt ins(db, "INSERT INTO events(id, seq, device, counter, hlc, lc, case_id, team, author, type, v, body)"
+                              " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
+        int64_t seq = 0;
+        for (size_t i = 0; i < evs.size(); i += batch) {
+            cl::sql::exec(db, "BEGIN IMMEDIATE");
+            for (size_t j = i; j < std::min(evs.size(), i + batch); ++j) {
+                const cl::Event& e = evs[j];
+                ins.reset();
+                ins.bind(1, e.id()).bind(2, ++seq).bind(3, e.device).bind(4, e.counter).bind(5, e.clock.wall_ms)
+                    .bind(6, static_cast<int64_t>(e.clock.logical)).bind(7, e.case_id).bind(8, e.team).bind(9, e.author)
+                    .bind(10, e.type).bind(11, e.schema).bind(12, e.body);
+                if (!ins.run()) die("raw insert failed");
+            }
+            cl::sql::exec(db, "COMMIT");
+        }
+    }
+    sqlite3_close(db);
+}
+
+int64_t scalar(sqlite3* db, const char* q) {
+    cl::sql::Stmt s(db, q);
+    return s.step() ? s.i64(0) : -1;
+}
+
+// ---- scenarios ---------------------------------------------------------------------------------
+
+std::map<std::string, std::vector<cl::Event>> group_by_case(const std::vector<cl::Event>& evs) {
+    std::map<std::string, std::vector<cl::Event>> m;
+    for (const auto& e : evs) m[e.case_id].push_back(e);
+    return m;
+}
+
+void scenario_fold(const Args& a, const Dataset& d) {
+    auto groups = group_by_case(d.events);
+    std::vector<Timing> runs;
+    for (int r = 0; r < a.runs; ++r)
+        runs.push_back(time_once([&] {
+            size_t n = 0;
+            for (auto& [id, evs] : groups) n += cl::fold(evs).event_count;
+            if (n != d.events.size()) die("fold lost events");
+        }));
+    figure("fold", "closeloop", "fold all cases (in memory)", "events/s", runs, d.events.size(), true,
+           std::to_string(groups.size()) + " cases");
+}
+
+void scenario_merge(const Args& a, const Dataset& d) {
+    const int replica = static_cast<int>(d.events.size() / 2);
+    auto split = clbench::merge_split(d, replica, 0.3);
+    std::vector<cl::Event> ra = split.base, rb = split.base;
+    ra.insert(ra.end(), split.only_a.begin(), split.only_a.end());
+    rb.insert(rb.end(), split.only_b.begin(), split.only_b.end());
+    std::sort(ra.begin(), ra.end(), cl::event_before);
+    std::sort(rb.begin(), rb.end(), cl::event_before);
+    const double n = static_cast<double>(ra.size() + rb.size());
+    std::string note = "|A|=" + std::to_string(ra.size()) + " |B|=" + std::to_string(rb.size()) +
+                       " shared=" + std::to_string(split.base.size());
+    // In memory: union by id + fold every case (what the CRDT peers do: in-memory documents).
+    {
+        std::vector<Timing> runs;
+        for (int r = 0; r < a.runs; ++r)
+            runs.push_back(time_once([&] {
+                std::unordered_set<std::string> seen;
+                seen.reserve(ra.size() + rb.size());
+                std::map<std::string, std::vector<cl::Event>> groups;
+                for (const auto* side : {&ra, &rb})
+                    for (const auto& e : *side)
+                        if (seen.insert(e.id()).second) groups[e.case_id].push_back(e);
+                size_t k = 0;
+                for (auto& [id, evs] : groups) k += cl::fold(std::move(evs)).event_count;
+                if (k != ra.size() + rb.size() - split.base.size()) die("merge lost events");
+            }));
+        figure("merge", "closeloop", "merge+fold in memory", "events/s", runs, n, true, note);
+        figure("merge", "closeloop", "merge+fold in memory (time)", "ms", runs, n, false, note, 1000);
+    }
+    // Durable: replica A is a store on disk; apply B's events (pages of 5000) -> re-fold touched cases.
+    {
+        std::string a_path = a.work + "/merge_a.db", tmp = a.work + "/merge_tmp.db";
+        build_store(a_path, ra);
+        std::vector<Timing> runs;
+        for (int r = 0; r < a.runs; ++r) {
+            copy_db(a_path, tmp);
+            auto s = open_store(tmp, false);
+            runs.push_back(time_once([&] { insert_all(*s, rb, 5000); }));
+            if (s->event_count() != static_cast<int64_t>(ra.size() + rb.size() - split.base.size())) die("store merge lost events");
+        }
+        figure("merge", "closeloop", "merge into Store (SQLite, durable)", "events/s", runs, n, true, note);
+        figure("merge", "closeloop", "merge into Store (time)", "ms", runs, n, false, note, 1000);
+        remove_db(tmp);
+    }
+}
+
+void scenario_insert(const Args& a, const Dataset& d) {
+    std::string p = a.work + "/insert.db";
+    for (size_t batch : {size_t(1000)}) {
+        std::vector<Timing> cl_runs, raw_runs;
+        for (int r = 0; r < a.runs; ++r) {
+            remove_db(p);
+            {
+                auto s = open_store(p, true);
+                cl_runs.push_back(time_once([&] { insert_all(*s, d.events, batch); }));
+            }
+            remove_db(p);
+            raw_runs.push_back(time_once([&] { raw_insert(p, d.events, batch); }));
+        }
+        std::string note = "batches of " + std::to_string(batch) + ", WAL, synchronous=FULL";
+        figure("insert", "closeloop", "Store::apply_events", "events/s", cl_runs, d.events.size(), true, note);
+        figure("insert", "raw SQLite", "INSERT same rows (limit)", "events/s", raw_runs, d.events.size(), true,
+               note + ", UNIQUE(id) only");
+    }
+    remove_db(p);
+}
+
+// The SQL query_cases runs for these queries, for the sql.js peer (see bench/js/sqljs_query.mjs).
+struct NamedQuery { std::string name; cl::CaseQuery q; };
+std::vector<NamedQuery> inbox_queries() {
+    std::vector<NamedQuery> v;
+    cl::CaseQuery q;
+    q.now = kNow;
+    q.limit = 50;
+    q.status = "open"; q.team = "team-3"; q.sort = "due";
+    v.push_back({"team open by due", q});
+    q = {}; q.now = kNow; q.limit = 50; q.status = "open"; q.sort = "updated"; q.descending = true;
+    v.push_back({"all open by updated", q});
+    q = {}; q.now = kNow; q.limit = 50; q.text = "refund"; q.sort = "due";
+    v.push_back({"text search", q});
+    return v;
+}
+
+void scenario_query(const Args& a, const Dataset& d, const Dataset* big) {
+    auto run = [&](const Dataset& ds, const std::string& label) {
+        std::string path = a.work + "/query_" + std::to_string(ds.spec.cases) + ".db";
+        build_store(path, ds.events);
+        auto s = open_store(path, false);
+        for (auto& nq : inbox_queries()) {
+            // warm once, then median of many single-query timings
+            (void)s->query_cases(nq.q);
+            std::vector<Timing> runs;
+            for (int r = 0; r < std::max(21, a.runs * 4); ++r)
+                runs.push_back(time_once([&] {
+                    auto rows = s->query_cases(nq.q);
+                    if (!rows || rows->empty()) die("inbox query returned nothing: " + nq.name);
+                }));
+            figure("query", "closeloop", "inbox " + nq.name + " @" + label, "ms", runs, 1, false,
+                   "native, first page of 50", 1000);
+        }
+    };
+    run(d, std::to_string(d.spec.cases / 1000) + "k cases");
+    if (big) run(*big, std::to_string(big->spec.cases / 1000) + "k cases");
+}
+
+void scenario_retention(const Args& a, const Dataset& d) {
+    std::string src = a.work + "/retention_src.db", tmp = a.work + "/retention_tmp.db";
+    build_store(src, d.events);
+    cl::RetentionPolicy policy;
+    std::vector<Timing> cl_runs, raw_runs;
+    int64_t purged_events = 0, raw_events = 0;
+    size_t purged_cases = 0;
+    for (int r = 0; r < a.runs; ++r) {
+        copy_db(src, tmp);
+        {
+            auto s = open_store(tmp, true, kRetentionNow);
+            int64_t before = s->event_count();
+            cl::SyncServer server(*s, [] { return kRetentionNow; });
+            cl::RetentionOutcome out;
+            cl_runs.push_back(time_once([&] { out = server.run_retention(policy, false); }));
+            purged_cases = out.purged.size();
+            purged_events = before - s->event_count();
+        }
+        copy_db(src, tmp);
+        {
+            sqlite3* db = nullptr;
+            sqlite3_open(tmp.c_str(), &db);
+            cl::sql::exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
+            int64_t before = scalar(db, "SELECT count(*) FROM events");
+            raw_runs.push_back(time_once([&] {
+                cl::sql::exec(db,
+                              "BEGIN IMMEDIATE;"
+                              "DELETE FROM events WHERE case_id IN (SELECT id FROM cases WHERE closed_at > 0);"
+                              "DELETE FROM cases WHERE closed_at > 0;"
+                              "COMMIT;");
+            }));
+            raw_events = before - scalar(db, "SELECT count(*) FROM events");
+            sqlite3_close(db);
+        }
+    }
+    std::string note = std::to_string(purged_cases) + " cases / " + std::to_string(purged_events) + " events purged of " +
+                       std::to_string(d.events.size());
+    figure("retention", "closeloop", "SyncServer::run_retention", "events/s", cl_runs, static_cast<double>(purged_events), true, note);
+    figure("retention", "raw SQLite", "DELETE same rows (limit)", "events/s", raw_runs, static_cast<double>(raw_events), true,
+           std::to_string(raw_events) + " events deleted, one transaction");
+    remove_db(tmp);
+    remove_db(src);
+}
+
+// Initial pull by a new device, in process: server pages (5000) -> JSON -> client applies.
+void scenario_pull(const Args& a, const Dataset& d) {
+    std::string src = a.work + "/pull_server.db", cpath = a.work + "/pull_client.db";
+    build_store(src, d.events);
+    auto server_store = open_store(src, true);
+    cl::SyncServer server(*server_store, [] { return kNow; });
+    cl::Caller admin;
+    admin.user_id = "admin";
+    admin.role = "admin";
+    std::vector<Timing> encode_runs, full_runs;
+    for (int r = 0; r < a.runs; ++r) {
+        encode_runs.push_back(time_once([&] {
+            int64_t cursor = 0;
+            size_t n = 0;
+            for (;;) {
+                auto page = server.pull(admin, cursor, cl::kMaxPullLimit);
+                std::string body = cl::pull_response_to_json(page);
+                n += page.events.size();
+                cursor = page.cursor;
+                if (!page.more) break;
+            }
+            if (n != d.events.size()) die("pull returned " + std::to_string(n));
+        }));
+        remove_db(cpath);
+        auto client = open_store(cpath, false);
+        cl::SyncClient sync(*client);
+        full_runs.push_back(time_once([&] {
+            for (;;) {
+                auto page = server.pull(admin, sync.cursor(), cl::kMaxPullLimit);
+                auto back = cl::pull_response_from_json(cl::pull_response_to_json(page));
+                if (!back) die(back.error().message);
+                if (cl::Status st = sync.apply_pull(*back); !st) die(st.error().message);
+                if (!back->more) break;
+            }
+        }));
+        if (client->event_count() != static_cast<int64_t>(d.events.size())) die("client pulled too few events");
+    }
+    figure("pull", "closeloop", "server pull pages + JSON (in process)", "events/s", encode_runs, d.events.size(), true,
+           "pages of 5000");
+    figure("pull", "closeloop", "new device pull+apply (in process)", "events/s", full_runs, d.events.size(), true,
+           "pages of 5000, client Store on disk, folds every case");
+    figure("pull", "closeloop", "new device pull+apply (time)", "s", full_runs, d.events.size(), false, "");
+    remove_db(cpath);
+}
+
+void scenario_scaling(const Args& a) {
+    for (int n : a.scaling) {
+        Dataset d = clbench::generate({std::max(1, n / 10), n, a.seed});
+        std::string p = a.work + "/scaling.db";
+        std::vector<Timing> ins, fold;
+        int runs = n >= 500000 ? std::min(a.runs, 3) : a.runs;
+        auto groups = group_by_case(d.events);
+        for (int r = 0; r < runs; ++r) {
+            remove_db(p);
+            auto s = open_store(p, true);
+            ins.push_back(time_once([&] { insert_all(*s, d.events, 1000); }));
+            fold.push_back(time_once([&] {
+                size_t k = 0;
+                for (auto& [id, evs] : groups) k += cl::fold(evs).event_count;
+                if (k != d.events.size()) die("fold lost events");
+            }));
+        }
+        std::string label = n >= 1000000 ? std::to_string(n / 1000000) + "M" : std::to_string(n / 1000) + "k";
+        figure("scaling", "closeloop", "insert cost/event @" + label, "us", ins, n, false, "", 1e6 / n);
+        figure("scaling", "closeloop", "fold cost/event @" + label, "us", fold, n, false, "", 1e6 / n);
+        remove_db(p);
+    }
+}
+
+void export_data(const Args& a, const Dataset& d) {
+    if (!clbench::write_ndjson(d, a.work + "/data.ndjson")) die("cannot write data.ndjson");
+    auto split = clbench::merge_split(d, static_cast<int>(d.events.size() / 2), 0.3);
+    Dataset part;
+    part.events = split.base;
+    clbench::write_ndjson(part, a.work + "/merge_base.ndjson");
+    part.events = split.only_a;
+    clbench::write_ndjson(part, a.work + "/merge_a.ndjson");
+    part.events = split.only_b;
+    clbench::write_ndjson(part, a.work + "/merge_b.ndjson");
+}
+
+std::vector<int> parse_list(const std::string& s) {
+    std::vector<int> v;
+    std::stringstream ss(s);
+    std::string x;
+    while (std::getline(ss, x, ',')) if (!x.empty()) v.push_back(std::atoi(x.c_str()));
+    return v;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Args a;
+    int big_cases = 0;
+    for (int i = 1; i < argc; ++i) {
+        std::string s = argv[i];
+        auto next = [&]() -> std::string { if (i + 1 >= argc) die(s + " needs a value"); return argv[++i]; };
+        if (s == "--cases") a.cases = std::atoi(next().c_str());
+        else if (s == "--events") a.events = std::atoi(next().c_str());
+        else if (s == "--seed") a.seed = std::strtoull(next().c_str(), nullptr, 10);
+        else if (s == "--runs") a.runs = std::max(1, std::atoi(next().c_str()));
+        else if (s == "--work") a.work = next();
+        else if (s == "--query-big-cases") big_cases = std::atoi(next().c_str());
+        else if (s == "--scaling") a.scaling = parse_list(next());
+        else if (s == "--only") { for (auto& x : [&] { std::vector<std::string> v; std::stringstream ss(next()); std::string t; while (std::getline(ss, t, ',')) v.push_back(t); return v; }()) a.only.insert(x); }
+        else die("unknown option " + s);
+    }
+    fs::create_directories(a.work);
+    std::fprintf(stderr, "closeloop scenarios: %d cases / %d events, seed %llu, %d runs\n", a.cases, a.events,
+                 static_cast<unsigned long long>(a.seed), a.runs);
+    Dataset d = clbench::generate({a.cases, a.events, a.seed});
+    g_out.begin_object().key("meta").begin_object()
+        .kv("cases", a.cases).kv("events", a.events).kv("seed", static_cast<int64_t>(a.seed)).kv("runs", a.runs)
+        .kv("sqlite", sqlite3_libversion()).end_object().key("figures").begin_array();
+    if (a.want("export")) export_data(a, d);
+    if (a.want("fold")) scenario_fold(a, d);
+    if (a.want("merge")) scenario_merge(a, d);
+    if (a.want("insert")) scenario_insert(a, d);
+    if (a.want("query")) {
+        std::unique_ptr<Dataset> big;
+        if (big_cases > 0) big = std::make_unique<Dataset>(clbench::generate({big_cases, big_cases * 2, a.seed}));
+        scenario_query(a, d, big.get());
+    }
+    if (a.want("retention")) scenario_retention(a, d);
+    if (a.want("pull")) scenario_pull(a, d);
+    if (a.want("scaling")) scenario_scaling(a);
+    g_out.end_array().end_object();
+    std::cout << g_out.take() << "\n";
+    return 0;
+}
