@@ -20,7 +20,7 @@ APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates dpkg-dev tcl
   libsqlite3-dev sqlite3 libcereal-dev rapidjson-dev libgtest-dev libgmock-dev libbenchmark-dev
   libsodium-dev emscripten chromium clang-14 libclang-rt-14-dev curl
-  fonts-inter python3-fonttools fonts-dejavu-core
+  fonts-inter python3-fonttools fonts-dejavu-core libssl-dev openssl
 )
 # Node.js and npm: use the machine's when present (a nodesource node conflicts with Debian's npm).
 command -v node >/dev/null 2>&1 || APT_PACKAGES+=(nodejs)

@@ -3,6 +3,8 @@
 // cpp-httplib listens with a backlog of 5: when many devices (re)connect at once (e.g. after a restart)
 // the accept queue overflows, SYNs are dropped (1-7 s stalls) and some connections are reset.
 #define CPPHTTPLIB_LISTEN_BACKLOG 1024
+// TLS (optional, --tls-cert/--tls-key) through OpenSSL.
+#define CPPHTTPLIB_OPENSSL_SUPPORT
 #include <httplib.h>
 
 #include <sys/socket.h>
@@ -127,9 +129,14 @@ std::string error_json(const char* code, const char* msg) {
 struct HttpServer::Impl {
     App& app;
     HttpLimits limits;
-    httplib::Server svr;
+    std::unique_ptr<httplib::Server> server;  // httplib::SSLServer when TLS is configured
+    httplib::Server& svr;
     std::string host;
-    explicit Impl(App& a, HttpLimits l) : app(a), limits(l) {}
+    static std::unique_ptr<httplib::Server> make(const HttpLimits& l) {
+        if (l.tls_cert.empty()) return std::make_unique<httplib::Server>();
+        return std::make_unique<httplib::SSLServer>(l.tls_cert.c_str(), l.tls_key.c_str());
+    }
+    Impl(App& a, HttpLimits l) : app(a), limits(l), server(make(limits)), svr(*server) {}
 };
 
 HttpServer::HttpServer(App& app, HttpLimits limits) : impl_(std::make_unique<Impl>(app, limits)) {
@@ -196,6 +203,7 @@ void HttpServer::stop() {
     if (impl_->svr.is_running()) impl_->svr.stop();
 }
 bool HttpServer::running() const { return impl_->svr.is_running(); }
+bool HttpServer::valid() const { return impl_->svr.is_valid(); }
 
 // ---- client -------------------------------------------------------------------------------------
 

@@ -18,6 +18,8 @@ struct HttpLimits {
     // Worker threads: `threads` always, growing to `max_threads` under load (each connection holds a
     // thread while it is read, so slow clients must not starve the others; see docs/reliability-server.md).
     size_t threads = 16, max_threads = 256, max_queued = 256;
+    // Optional TLS: PEM certificate chain and private key. Empty = plain HTTP (e.g. behind a proxy).
+    std::string tls_cert, tls_key;
 };
 
 class HttpServer {
@@ -31,6 +33,7 @@ public:
     void wait_until_ready();
     void stop();
     bool running() const;
+    bool valid() const;  // false when the TLS certificate or key could not be loaded
 
 private:
     struct Impl;

@@ -29,6 +29,7 @@ void on_signal(int sig) { g_signal = sig; }
 void usage() {
     std::cerr << "usage:\n"
                  "  closeloop-server [--host H] [--port P] [--data DIR] [--static DIR] [--sweep-interval SECONDS] [--read-timeout SECONDS]\n"
+                 "                   [--tls-cert CERT.pem --tls-key KEY.pem]\n"
                  "  closeloop-server backup FILE --data DIR\n"
                  "  closeloop-server user add NAME --role agent|analyst|manager|admin --team T [--team T2...] "
                  "--password-env VAR --data DIR\n"
@@ -38,7 +39,7 @@ void usage() {
 
 struct Args {
     std::vector<std::string> positional;
-    std::string host = "127.0.0.1", data = "./data", static_dir, role, password_env, team_demo = "demo";
+    std::string host = "127.0.0.1", data = "./data", static_dir, role, password_env, team_demo = "demo", tls_cert, tls_key;
     std::vector<std::string> teams;
     int port = 8080, count = 50;
     int64_t sweep = 3600;
@@ -65,6 +66,8 @@ bool parse_args(int argc, char** argv, Args& a) {
         else if (s == "--count") { if (!next(v)) return false; a.count = std::atoi(v.c_str()); }
         else if (s == "--sweep-interval") { if (!next(v)) return false; a.sweep = std::atoll(v.c_str()); }
         else if (s == "--read-timeout") { if (!next(v)) return false; a.read_timeout = std::atoi(v.c_str()); if (a.read_timeout < 1 || a.read_timeout > 3600) return false; }
+        else if (s == "--tls-cert") { if (!next(a.tls_cert)) return false; }
+        else if (s == "--tls-key") { if (!next(a.tls_key)) return false; }
         else if (s == "--dry-run") a.dry_run = true;
         else if (s == "-h" || s == "--help") return false;
         else if (!s.empty() && s[0] == '-') { std::cerr << "unknown option " << s << "\n"; return false; }
@@ -107,7 +110,17 @@ int serve(const Args& a) {
     }
     HttpLimits limits;
     limits.read_timeout_s = args.read_timeout;
+    if (args.tls_cert.empty() != args.tls_key.empty()) {
+        std::cerr << "closeloop-server: --tls-cert and --tls-key go together\n";
+        return 2;
+    }
+    limits.tls_cert = args.tls_cert;
+    limits.tls_key = args.tls_key;
     HttpServer http(*app, limits);
+    if (!http.valid()) {
+        std::cerr << "closeloop-server: cannot load the TLS certificate/key (" << args.tls_cert << ", " << args.tls_key << ")\n";
+        return 1;
+    }
     int port = http.bind(args.host, args.port);
     if (port < 0) {
         std::cerr << "closeloop-server: cannot listen on " << args.host << ":" << args.port << "\n";
@@ -127,7 +140,7 @@ int serve(const Args& a) {
         }
         http.stop();
     });
-    std::cout << "closeloop-server listening on http://" << args.host << ":" << port << "/"
+    std::cout << "closeloop-server listening on " << (args.tls_cert.empty() ? "http" : "https") << "://" << args.host << ":" << port << "/"
               << (args.static_dir.empty() ? " (no web client found; pass --static DIR)" : "") << "\n"
               << std::flush;
     http.listen();

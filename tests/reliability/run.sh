@@ -12,7 +12,7 @@ if [[ -z "$bin" || ! -x "$bin" ]]; then
     echo "0 passed, 1 failed"
     exit 2
 fi
-for tool in python3 sqlite3; do
+for tool in python3 sqlite3 openssl; do
     if ! command -v "$tool" >/dev/null; then
         echo "reliability: $tool is required" >&2
         echo "0 passed, 1 failed"
@@ -25,7 +25,7 @@ export PYTHONDONTWRITEBYTECODE=1
 passed=0
 failed=0
 failed_names=()
-for t in crash_test hostile_test load_test; do
+for t in crash_test hostile_test load_test tls_test; do
     echo "--- $t" >&2
     start=$(date +%s)
     if timeout "$limit" python3 "$here/$t.py" "$bin"; then
