@@ -123,6 +123,44 @@ void case_view(App& app, UiState& ui) {
         ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(color::danger), "%s", s.action_error.c_str());
         mark("case.error");
     }
+    // Attention banner: why this case is on the Due & escalations screen, in one line.
+    if (!vocab::is_closed_status(c->status)) {
+        SlaReport top = evaluate_sla(*c, app.store()->sla_policy(), app.store()->calendar(), app.now());
+        std::string msg;
+        ImU32 col = color::danger;
+        if (!c->escalations.empty()) {
+            const Escalation& e = c->escalations.back();
+            msg = "Escalated" + (e.to.empty() ? std::string() : " to " + e.to) + " on " +
+                  platform::local_date_string(e.at, "%Y-%m-%d") + (e.reason.empty() ? "" : ": " + e.reason);
+            col = color::purple;
+        } else if (top.needs_escalation) {
+            msg = "Needs escalation to management" + (top.escalation_reason.empty() ? std::string() : ": " + top.escalation_reason);
+            col = IM_COL32(232, 106, 40, 255);
+        }
+        for (const auto& st : top.steps)
+            if (st.state == StepState::Overdue)
+                msg += (msg.empty() ? "" : "  \xC2\xB7  ") + std::string("Overdue: ") + pretty(st.step) + " (due " +
+                       platform::local_date_string(st.due) + ", " + due_text(st.due, app.now()) + ")";
+        if (!msg.empty()) {
+            ImVec2 p = ImGui::GetCursorScreenPos();
+            float w = ImGui::GetContentRegionAvail().x;
+            ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + w - fs * 1.2f);
+            ImVec2 ts = ImGui::CalcTextSize(msg.c_str(), nullptr, false, w - fs * 1.8f);
+            float h = ts.y + fs * 0.8f;
+            ImDrawList* dl = ImGui::GetWindowDrawList();
+            ImVec4 cv = ImGui::ColorConvertU32ToFloat4(col);
+            dl->AddRectFilled(p, ImVec2(p.x + w, p.y + h), ImGui::ColorConvertFloat4ToU32(ImVec4(cv.x, cv.y, cv.z, 0.10f)), fs * 0.35f);
+            dl->AddRectFilled(p, ImVec2(p.x + fs * 0.25f, p.y + h), col, fs * 0.35f, ImDrawFlags_RoundCornersLeft);
+            ImGui::SetCursorScreenPos(ImVec2(p.x + fs * 0.8f, p.y + fs * 0.4f));
+            ImGui::PushStyleColor(ImGuiCol_Text, col);
+            ImGui::TextUnformatted(msg.c_str());
+            ImGui::PopStyleColor();
+            ImGui::PopTextWrapPos();
+            ImGui::SetCursorScreenPos(ImVec2(p.x, p.y + h));
+            ImGui::Dummy(ImVec2(w, 0));
+            mark("case.attention");
+        }
+    }
     ImGui::Dummy(ImVec2(0, fs * 0.2f));
 
     float left_w = ImGui::GetContentRegionAvail().x * 0.52f;

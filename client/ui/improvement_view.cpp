@@ -40,7 +40,13 @@ void improvement_view(App& app, UiState& ui) {
     q.limit = 500;
     q.now = app.now();
     auto rows = app.store()->query_cases(q);
-    if (!rows) return;
+    if (!rows) { ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(color::danger), "%s", rows.error().message.c_str()); return; }
+    if (rows->empty()) {
+        ImGui::Dummy(ImVec2(0, fs * 0.5f));
+        ImGui::TextDisabled("No improvement actions yet. When feedback shows a recurring problem, add an action above,");
+        ImGui::TextDisabled("give it an owner and a deadline, and link the cases it addresses.");
+        return;
+    }
     if (ImGui::BeginTable("plan", 6, ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_BordersOuter |
                                          ImGuiTableFlags_SizingStretchProp)) {
         ImGui::TableSetupColumn("Action", 0, 3);

@@ -34,6 +34,7 @@ std::string key_of(const CaseQuery& q) {
 
 // Counts for the sidebar and the inbox header (recomputed when data changes, or each minute).
 static void refresh_counts(App& app, InboxState& s) {
+    s.attention = 0;
     CaseQuery q;
     q.status = "open";
     q.now = app.now();
@@ -44,7 +45,11 @@ static void refresh_counts(App& app, InboxState& s) {
     if (auto rows = app.store()->query_cases(q)) {
         for (const auto& r : *rows) {
             if (r.next_due > 0 && r.next_due <= eod) s.due_today++;
-            if (r.overdue_steps > 0 || (r.next_due > 0 && r.next_due < app.now())) s.overdue++;
+            bool overdue = r.overdue_steps > 0 || (r.next_due > 0 && r.next_due < app.now());
+            if (overdue) s.overdue++;
+            // Distinct cases on the Due & escalations screen that need action (an escalated case that
+            // is also overdue counts once).
+            if (overdue || r.needs_escalation || r.escalated) s.attention++;
         }
     }
     CaseQuery e;
@@ -53,13 +58,17 @@ static void refresh_counts(App& app, InboxState& s) {
     s.escalations = static_cast<int>(app.store()->count_cases(e));
 }
 
+void refresh_inbox_counts(App& app, InboxState& s) {
+    if (s.counts_version == app.data_version() && app.now() - s.refreshed_at <= 60000 && s.refreshed_at) return;
+    refresh_counts(app, s);
+    s.counts_version = app.data_version();
+    s.refreshed_at = app.now();
+}
+
 void inbox_view(App& app, UiState& ui) {
     InboxState& s = ui.inbox;
     const float fs = ImGui::GetFontSize();
-    if (s.version != app.data_version() || app.now() - s.refreshed_at > 60000) {
-        refresh_counts(app, s);
-        s.refreshed_at = app.now();
-    }
+    refresh_inbox_counts(app, s);
 
     heading("Inbox", 24.0f);
     ImGui::SameLine();
@@ -71,7 +80,7 @@ void inbox_view(App& app, UiState& ui) {
 
     // Summary tiles.
     struct Tile { const char* label; int value; ImU32 col; const char* id; };
-    Tile tiles[] = {{"Due today", s.due_today, color::accent, "inbox.tile.due_today"},
+    Tile tiles[] = {{"Due today or earlier", s.due_today, color::accent, "inbox.tile.due_today"},
                     {"Overdue", s.overdue, color::danger, "inbox.tile.overdue"},
                     {"Escalations", s.escalations, color::purple, "inbox.tile.escalations"},
                     {"Waiting to upload", static_cast<int>(app.pending_count()), color::neutral, "inbox.tile.pending"}};
@@ -210,7 +219,10 @@ void inbox_view(App& app, UiState& ui) {
         if (s.total == 0) {
             ImGui::TableNextRow();
             ImGui::TableNextColumn();
-            ImGui::TextDisabled("No cases match.");
+            bool filtered = s.search[0] || s.kind || s.category || s.mine || s.overdue_only || s.escalation_only;
+            ImGui::TextDisabled("%s", filtered ? "No cases match these filters. Clear the search or filters to see more."
+                                               : s.status == 1 ? "No open cases: everything is resolved or closed. Choose \"Any status\" to see them."
+                                                               : "No cases with this status.");
         }
         ImGui::EndTable();
     }

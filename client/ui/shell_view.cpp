@@ -1,4 +1,7 @@
 // The application frame: sidebar navigation, content area, sync status bar, toasts.
+#include <algorithm>
+#include <cmath>
+
 #include "platform/browser.h"
 #include "ui/ui.h"
 
@@ -25,7 +28,59 @@ void open_case(UiState& ui, const std::string& id) {
     ui.case_view.loaded_id.clear();
 }
 
-static bool nav_item(UiState& ui, const char* icon, const char* label, View v, const char* id, int count = -1) {
+// Sidebar icons drawn as vector shapes (the UI font has no icon glyphs), centred on c, about one
+// font size across.
+enum class Icon { Inbox, Plus, Clock, Chart, Target, Gear };
+static void draw_icon(ImDrawList* dl, Icon icon, ImVec2 c, float fs, ImU32 col) {
+    const float r = fs * 0.5f, t = std::max(1.0f, fs * 0.1f);
+    switch (icon) {
+        case Icon::Inbox: {  // a tray
+            ImVec2 a(c.x - r, c.y - r * 0.75f), b(c.x + r, c.y + r * 0.8f);
+            dl->AddRect(a, b, col, fs * 0.12f, 0, t);
+            float y = c.y + r * 0.1f;
+            ImVec2 pts[] = {{a.x, y}, {c.x - r * 0.4f, y}, {c.x - r * 0.25f, y + r * 0.3f}, {c.x + r * 0.25f, y + r * 0.3f},
+                            {c.x + r * 0.4f, y}, {b.x, y}};
+            dl->AddPolyline(pts, 6, col, 0, t);
+            break;
+        }
+        case Icon::Plus:
+            dl->AddRect(ImVec2(c.x - r, c.y - r), ImVec2(c.x + r, c.y + r), col, fs * 0.15f, 0, t);
+            dl->AddLine(ImVec2(c.x - r * 0.5f, c.y), ImVec2(c.x + r * 0.5f, c.y), col, t);
+            dl->AddLine(ImVec2(c.x, c.y - r * 0.5f), ImVec2(c.x, c.y + r * 0.5f), col, t);
+            break;
+        case Icon::Clock:
+            dl->AddCircle(c, r, col, 0, t);
+            dl->AddLine(c, ImVec2(c.x, c.y - r * 0.6f), col, t);
+            dl->AddLine(c, ImVec2(c.x + r * 0.45f, c.y + r * 0.25f), col, t);
+            break;
+        case Icon::Chart: {
+            float w = r * 0.42f, base = c.y + r;
+            float hs[] = {0.9f, 1.6f, 1.2f};
+            for (int i = 0; i < 3; ++i) {
+                float x = c.x - r + i * (w + r * 0.37f);
+                dl->AddRectFilled(ImVec2(x, base - r * hs[i]), ImVec2(x + w, base), col, fs * 0.05f);
+            }
+            break;
+        }
+        case Icon::Target:
+            dl->AddCircle(c, r, col, 0, t);
+            dl->AddCircle(c, r * 0.5f, col, 0, t);
+            dl->AddCircleFilled(c, r * 0.15f, col);
+            break;
+        case Icon::Gear: {
+            for (int i = 0; i < 8; ++i) {
+                float a = i * 3.14159265f / 4;
+                ImVec2 d(std::cos(a), std::sin(a));
+                dl->AddLine(ImVec2(c.x + d.x * r * 0.55f, c.y + d.y * r * 0.55f), ImVec2(c.x + d.x * r, c.y + d.y * r), col, t * 1.6f);
+            }
+            dl->AddCircle(c, r * 0.62f, col, 0, t);
+            dl->AddCircleFilled(c, r * 0.22f, col);
+            break;
+        }
+    }
+}
+
+static bool nav_item(UiState& ui, Icon icon, const char* label, View v, const char* id, int count = -1) {
     bool selected = ui.view == v || (v == View::Inbox && ui.view == View::Case);
     float h = ImGui::GetFontSize() * 2.3f;
     ImVec2 p = ImGui::GetCursorScreenPos();
@@ -39,7 +94,7 @@ static bool nav_item(UiState& ui, const char* icon, const char* label, View v, c
     else if (hovered) dl->AddRectFilled(p, ImVec2(p.x + w, p.y + h), IM_COL32(255, 255, 255, 18), ImGui::GetFontSize() * 0.4f);
     float fs = ImGui::GetFontSize();
     ImU32 fg = selected ? IM_COL32_WHITE : IM_COL32(200, 207, 222, 255);
-    dl->AddText(ImVec2(p.x + fs * 0.8f, p.y + (h - fs) * 0.5f), fg, icon);
+    draw_icon(dl, icon, ImVec2(p.x + fs * 1.15f, p.y + h * 0.5f), fs * 0.95f, fg);
     dl->AddText(ImVec2(p.x + fs * 2.2f, p.y + (h - fs) * 0.5f), fg, label);
     if (count > 0) {
         std::string n = std::to_string(count);
@@ -75,12 +130,13 @@ static void sidebar(App& app, UiState& ui) {
     ImGui::PopStyleColor();
     ImGui::Dummy(ImVec2(0, fs * 1.0f));
 
-    nav_item(ui, "\xE2\x80\xA2", "Inbox", View::Inbox, "inbox", ui.inbox.due_today);
-    nav_item(ui, "+", "New case", View::NewCase, "new_case");
-    nav_item(ui, "!", "Due & escalations", View::Due, "due", ui.inbox.overdue + ui.inbox.escalations);
-    nav_item(ui, "\xE2\x96\xB2", "Reports", View::Reports, "reports");
-    nav_item(ui, "\xE2\x9C\x93", "Improvement plan", View::Improvement, "improvement");
-    if (app.session().is_admin()) nav_item(ui, "\xE2\x80\xA2", "Admin", View::Admin, "admin");
+    refresh_inbox_counts(app, ui.inbox);  // the badges stay current on every screen
+    nav_item(ui, Icon::Inbox, "Inbox", View::Inbox, "inbox", ui.inbox.due_today);
+    nav_item(ui, Icon::Plus, "New case", View::NewCase, "new_case");
+    nav_item(ui, Icon::Clock, "Due & escalations", View::Due, "due", ui.inbox.attention);
+    nav_item(ui, Icon::Chart, "Reports", View::Reports, "reports");
+    nav_item(ui, Icon::Target, "Improvement plan", View::Improvement, "improvement");
+    if (app.session().is_admin()) nav_item(ui, Icon::Gear, "Admin", View::Admin, "admin");
 
     // User block at the bottom.
     float bottom = ImGui::GetWindowHeight() - fs * 4.6f;
@@ -184,8 +240,11 @@ void status_bar(App& app, UiState& ui) {
     }
     mark("status.saved");
 
-    float right = ImGui::GetWindowWidth() - fs * 16.5f;
-    ImGui::SameLine(right);
+    // Right-aligned buttons: Export and Sync now, flush with the window's right padding.
+    const ImGuiStyle& st = ImGui::GetStyle();
+    float export_w = ImGui::CalcTextSize("Export").x + st.FramePadding.x * 2;
+    float right = ImGui::GetWindowWidth() - st.WindowPadding.x - export_w - st.ItemSpacing.x - fs * 7;
+    ImGui::SameLine(std::max(right, ImGui::GetCursorPosX()));
     if (secondary_button("Export", "status.export")) {
         platform::download_file("closeloop-pending-" + app.store()->device_id() + ".json", "application/json", app.export_pending());
     }
@@ -230,7 +289,7 @@ void draw_root(App& app, UiState& ui) {
     ImGui::PushStyleVar(ImGuiStyleVar_WindowRounding, 0);
     ImGui::Begin("closeloop", nullptr,
                  ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoSavedSettings |
-                     ImGuiWindowFlags_NoBringToFrontOnFocus);
+                     ImGuiWindowFlags_NoBringToFrontOnFocus | ImGuiWindowFlags_NoScrollWithMouse);
     ImGui::PopStyleVar(2);
     if (!app.ready()) {
         ImGui::SetCursorPos(ImVec2(40, 40));
@@ -243,7 +302,9 @@ void draw_root(App& app, UiState& ui) {
         ImGui::BeginGroup();
         const float fs = ImGui::GetFontSize();
         ImGui::PushStyleVar(ImGuiStyleVar_WindowPadding, ImVec2(fs * 1.6f, fs * 1.2f));
-        ImGui::BeginChild("content", ImVec2(0, -fs * 2.4f), ImGuiChildFlags_AlwaysUseWindowPadding);
+        // The status bar below is fs * 2.4 high; the item spacing after this child counts too, or the
+        // root window overflows and scrolls (the sidebar and status bar then shift by a few pixels).
+        ImGui::BeginChild("content", ImVec2(0, -(fs * 2.4f + ImGui::GetStyle().ItemSpacing.y)), ImGuiChildFlags_AlwaysUseWindowPadding);
         ImGui::PopStyleVar();
         switch (ui.view) {
             case View::Inbox: inbox_view(app, ui); break;

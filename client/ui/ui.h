@@ -27,7 +27,8 @@ struct InboxState {
     int window_offset = 0;
     std::vector<CaseRow> window;
     int64_t refreshed_at = 0;
-    int due_today = 0, overdue = 0, escalations = 0;
+    int due_today = 0, overdue = 0, escalations = 0, attention = 0;
+    uint64_t counts_version = 0;
 };
 
 struct CaseViewState {
@@ -141,5 +142,6 @@ void improvement_view(App& app, UiState& ui);
 void admin_view(App& app, UiState& ui);
 void status_bar(App& app, UiState& ui);
 void open_case(UiState& ui, const std::string& id);
+void refresh_inbox_counts(App& app, InboxState& s);  // sidebar/inbox counts, when data changed or each minute
 
 }  // namespace cl::ui

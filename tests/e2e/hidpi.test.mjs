@@ -1,7 +1,7 @@
 // Device pixel ratio 2: the drawing buffer uses device pixels, widgets stay clickable in CSS pixels.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStatic, launch, openApp, state, call, click, fill, shot, waitFor, tempProfile } from './lib.mjs';
+import { startStatic, launch, openApp, state, call, click, fill, shot, waitFor, widget, tempProfile } from './lib.mjs';
 
 test('HiDPI: crisp rendering at devicePixelRatio 2 and clicks land on widgets', async () => {
   const srv = await startStatic();
@@ -19,6 +19,7 @@ test('HiDPI: crisp rendering at devicePixelRatio 2 and clicks land on widgets', 
     const s = await waitFor(page, (x) => x.view === 'case', 'case created');
     assert.equal(s.cases, 1);
     await click(page, 'nav.reports');
+    await widget(page, 'reports.kpi.5');  // six KPI tiles incl. response/resolution time percentiles
     await shot(page, '08-reports-hidpi');
     await click(page, 'nav.due');
     await shot(page, '09-due-hidpi');
