@@ -30,6 +30,12 @@ cmake --build build/web -j"$JOBS"
 step "core tests compiled to WebAssembly, under Node"
 ctest --test-dir build/web --output-on-failure --timeout 600
 
+step "sanitizers: core, fault and server suites under ASan + UBSan (preset sanitize)"
+[ -f build/sanitize/build.ninja ] || cmake --preset sanitize >/dev/null
+cmake --build build/sanitize -j"$JOBS"
+CLOSELOOP_TEST_SCALE=small ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build/sanitize --output-on-failure -j"$JOBS" --timeout 900
+
 if [ -x tests/e2e/run.sh ]; then
   step "browser end-to-end tests (headless Chromium)"
   tests/e2e/run.sh
