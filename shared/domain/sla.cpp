@@ -26,14 +26,13 @@
 #include <string_view>
 #include <utility>
 
+#include "core/time.h"
 #include "domain/vocab.h"
 
 namespace cl {
 
 namespace {
 
-constexpr int64_t kMinuteMs = 60 * 1000;
-constexpr int64_t kDayMs = 24 * 60 * kMinuteMs;
 // ~190,000 years of minutes: keeps every ms computation far from int64 overflow.
 constexpr int64_t kMaxMinutes = int64_t(100000) * 1000 * 1000;
 
@@ -43,34 +42,6 @@ int64_t floor_div(int64_t a, int64_t b) {
     return q;
 }
 
-// Days since 1970-01-01 of a proleptic Gregorian date.
-int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-    y -= m <= 2;
-    const int64_t era = floor_div(y, 400);
-    const unsigned yoe = static_cast<unsigned>(y - era * 400);
-    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
-struct Civil {
-    int64_t y;
-    unsigned m, d;
-};
-
-Civil civil_from_days(int64_t z) {
-    z += 719468;
-    const int64_t era = floor_div(z, 146097);
-    const unsigned doe = static_cast<unsigned>(z - era * 146097);
-    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const int64_t y = static_cast<int64_t>(yoe) + era * 400;
-    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const unsigned mp = (5 * doy + 2) / 153;
-    const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-    const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-    return Civil{y + (m <= 2), m, d};
-}
-
 bool is_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
 unsigned days_in_month(int64_t y, unsigned m) {
@@ -78,9 +49,9 @@ unsigned days_in_month(int64_t y, unsigned m) {
     return m == 2 && is_leap(y) ? 29 : k[m - 1];
 }
 
-int weekday_of_days(int64_t z) {  // 0 = Sunday; 1970-01-01 was a Thursday
-    return static_cast<int>(((z % 7) + 11) % 7);
-}
+// Civil-date math lives in core/time.h (shared with reports and retention).
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d) { return cl::days_from_civil(static_cast<int>(y), m, d); }
+int weekday_of_days(int64_t z) { return weekday_from_days(z); }
 
 // ---- POSIX TZ rules -------------------------------------------------------------------------
 
@@ -127,7 +98,7 @@ struct Tz {
 
     int64_t offset_ms(int64_t utc_ms) const {
         if (!has_dst) return std_off_ms;
-        const int64_t y = civil_from_days(floor_div(utc_ms + std_off_ms, kDayMs)).y;
+        const int64_t y = civil_from_days(floor_div(utc_ms + std_off_ms, kDayMs)).year;
         int64_t s, e;
         transitions(y, s, e);
         bool dst;
