@@ -23,9 +23,9 @@ const find = (scenario, system, metric) => figures.find((f) => f.scenario === sc
 const rate = (f) => f.unit.endsWith('/s');
 const ratio = (cl, peer) => (rate(cl) ? cl.value / peer.value : peer.value / cl.value);
 
-// [label, closeloop figure, peer figure, target ratio (or null), target text]
+// [label, closeloop figure, peer figure, target ratio (or null), target text, absolute bound on closeloop's value (or null)]
 const C = [];
-const cmp = (label, cl, peer, target, text) => { if (cl && peer) C.push({ label, cl, peer, ratio: ratio(cl, peer), target, text }); };
+const cmp = (label, cl, peer, target, text, max = null) => { if (cl && peer) C.push({ label, cl, peer, ratio: ratio(cl, peer), target, text, max }); };
 cmp('ingest over HTTP vs pouchdb-server _bulk_docs', find('ingest', 'closeloop', 'HTTP push'), find('ingest', 'pouchdb-server', '_bulk_docs'), 5, '≥ 5×');
 cmp('ingest over HTTP vs raw SQLite inserts (limit)', find('ingest', 'closeloop', 'HTTP push'), find('insert', 'raw SQLite', 'INSERT'), 0.5, '≥ 50 % of the limit');
 cmp('Store insert (in process) vs raw SQLite inserts', find('insert', 'closeloop', 'Store::apply_events'), find('insert', 'raw SQLite', 'INSERT'), 0.5, '≥ 50 % of the limit');
@@ -36,7 +36,7 @@ for (const peer of ['automerge', 'yjs']) {
 }
 cmp('retention sweep vs raw SQLite DELETE', find('retention', 'closeloop', 'SyncServer'), find('retention', 'raw SQLite', 'DELETE'), 0.5, '≥ 50 % of the limit');
 for (const f of figures.filter((x) => x.scenario === 'query' && x.system === 'closeloop')) {
-  cmp(`${f.metric} vs sql.js`, f, find('query', 'sql.js', f.metric), 0.95, 'not slower than sql.js (5 % noise band); ≤ 50 ms');
+  cmp(`${f.metric} vs sql.js`, f, find('query', 'sql.js', f.metric), 0.95, 'not slower than sql.js (5 % noise band); ≤ 50 ms', 50);
 }
 
 const fmt = (v) => (v >= 1000 ? Math.round(v).toLocaleString('en-US') : v >= 10 ? v.toFixed(1) : v.toFixed(2));
@@ -45,7 +45,7 @@ md += `Measured ${meta.date ?? ''} on ${meta.host ?? ''}; load average at start 
 md += `Ratio = closeloop speed / peer speed (> 1 means closeloop is faster).\n\n`;
 md += `## Ratios and targets (issue 6)\n\n| comparison | closeloop | peer | ratio | target | met |\n|---|---|---|---|---|---|\n`;
 for (const c of C) {
-  const met = c.target == null ? '' : c.ratio >= c.target ? 'yes' : '**no**';
+  const met = c.target == null ? '' : c.ratio >= c.target && (c.max == null || c.cl.value <= c.max) ? 'yes' : '**no**';
   md += `| ${c.label} | ${fmt(c.cl.value)} ${c.cl.unit} | ${fmt(c.peer.value)} ${c.peer.unit} | ${c.ratio.toFixed(2)}× | ${c.text} | ${met} |\n`;
 }
 const pullT = find('pull', 'closeloop', 'HTTP initial pull (time)');
@@ -53,6 +53,6 @@ if (pullT) md += `\nInitial pull over HTTP: ${pullT.value.toFixed(2)} s (target 
 md += `\n## All figures\n\n| scenario | system | metric | median | unit | runs | wall s | cpu s | note |\n|---|---|---|---|---|---|---|---|---|\n`;
 for (const f of figures) md += `| ${f.scenario} | ${f.system} | ${f.metric} | ${fmt(f.value)} | ${f.unit} | ${f.runs.map(fmt).join(' / ')} | ${f.wall_s != null ? f.wall_s.toFixed(3) : ''} | ${f.cpu_s != null ? f.cpu_s.toFixed(3) : ''} | ${f.note ?? ''} |\n`;
 if (skipped.length) { md += `\n## Skipped\n\n`; for (const s of skipped) md += `- ${s.scenario} (${s.system}): ${s.reason}\n`; }
-writeFileSync(path.join(out, 'latest.json'), JSON.stringify({ meta, figures, comparisons: C.map((c) => ({ label: c.label, closeloop: c.cl.value, peer: c.peer.value, unit: c.cl.unit, ratio: c.ratio, target: c.target })), skipped }, null, 2) + '\n');
+writeFileSync(path.join(out, 'latest.json'), JSON.stringify({ meta, figures, comparisons: C.map((c) => ({ label: c.label, closeloop: c.cl.value, peer: c.peer.value, unit: c.cl.unit, ratio: c.ratio, target: c.target, max: c.max })), skipped }, null, 2) + '\n');
 writeFileSync(path.join(out, 'latest.md'), md);
 process.stderr.write(md);

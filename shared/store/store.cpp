@@ -166,10 +166,18 @@ Status Store::begin() {
 
 Status Store::commit() {
     if (tx_depth_ == 0) return make_error("storage", "commit without a transaction");
+    if (tx_depth_ == 1 && !tx_failed_ && !deferred_folds_.empty()) {
+        // Safety net: cases applied with fold = false are folded before the outer commit.
+        if (Status st = fold_deferred(); !st) tx_failed_ = true;
+    }
     if (--tx_depth_ > 0) return {};
     if (tx_failed_) {
         reset_statements();
         sql::exec(db_, "ROLLBACK");
+        last_seq_ = -1;
+        seq_dirty_ = false;
+        clock_loaded_ = false;
+        deferred_folds_.clear();
         return make_error("storage", "transaction rolled back after an earlier failure");
     }
     Status st = sql::exec(db_, "COMMIT");
@@ -181,6 +189,7 @@ Status Store::commit() {
         seq_dirty_ = false;
         clock_loaded_ = false;
     }
+    deferred_folds_.clear();  // committed (callers fold before) or rolled back
     return st;
 }
 
@@ -195,6 +204,7 @@ void Store::rollback() {
     last_seq_ = -1;
     seq_dirty_ = false;
     clock_loaded_ = false;
+    deferred_folds_.clear();
 }
 
 Status Store::transact(const std::function<Status()>& fn) {
@@ -288,7 +298,8 @@ std::optional<StoredEvent> Store::find_event(const std::string& id) {
     return se;
 }
 
-Expected<ApplyResult> Store::apply_events(const std::vector<Event>& events, const std::vector<int64_t>& acked_seqs) {
+Expected<ApplyResult> Store::apply_events(const std::vector<Event>& events, const std::vector<int64_t>& acked_seqs,
+                                          bool fold) {
     ApplyResult result;
     std::set<std::string> touched;
     int64_t now = now_();
@@ -329,6 +340,10 @@ Expected<ApplyResult> Store::apply_events(const std::vector<Event>& events, cons
             observe_clock(e.clock);
         }
         if (Status s = save_seq(); !s) return s;
+        if (!fold) {
+            deferred_folds_.insert(touched.begin(), touched.end());
+            return {};
+        }
         for (const auto& case_id : touched)
             if (Status s = refold(case_id, now); !s) return s;
         return {};
@@ -336,6 +351,18 @@ Expected<ApplyResult> Store::apply_events(const std::vector<Event>& events, cons
     if (!st) return st.error();
     result.cases.assign(touched.begin(), touched.end());
     return result;
+}
+
+Status Store::fold_deferred() {
+    if (deferred_folds_.empty()) return {};
+    std::set<std::string> cases;
+    cases.swap(deferred_folds_);
+    const int64_t now = now_();
+    return transact([&]() -> Status {
+        for (const auto& case_id : cases)
+            if (Status s = refold(case_id, now); !s) return s;
+        return {};
+    });
 }
 
 Expected<std::vector<Event>> Store::case_events(const std::string& case_id) {
@@ -670,6 +697,41 @@ Expected<Event> Store::record_local(const std::string& case_id, const std::strin
     });
     if (!st) return st.error();
     return e;
+}
+
+Expected<std::vector<Event>> Store::record_local_batch(const std::vector<LocalEvent>& items, int64_t now_ms, bool fold) {
+    std::vector<Event> out;
+    if (items.empty()) return out;
+    out.reserve(items.size());
+    Status st = transact([&]() -> Status {
+        const std::string dev = device_id();
+        auto v = meta("event_counter");
+        int64_t counter = v ? std::stoll(*v) : 0;
+        observe_clock(Hlc{0, 0});  // loads the persisted clock
+        for (const auto& it : items) {
+            Event e;
+            e.device = dev;
+            e.counter = static_cast<uint64_t>(++counter);
+            e.clock = clock_.now(now_ms);
+            e.case_id = it.case_id;
+            e.team = it.team;
+            e.author = it.author;
+            e.type = it.type;
+            e.body = it.body;
+            if (Status s = validate_event(e, now_ms); !s) return s;
+            out.push_back(std::move(e));
+        }
+        const Event& last = out.back();
+        if (Status s = set_meta("event_counter", std::to_string(last.counter)); !s) return s;
+        if (Status s = set_meta("hlc_wall", std::to_string(last.clock.wall_ms)); !s) return s;
+        if (Status s = set_meta("hlc_logical", std::to_string(last.clock.logical)); !s) return s;
+        auto r = apply_events(out, {}, fold);
+        if (!r) return r.error();
+        if (!r->rejected.empty()) return r->rejected.front().error;
+        return {};
+    });
+    if (!st) return st.error();
+    return out;
 }
 
 Expected<std::vector<Event>> Store::pending_events(int limit) {

@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -99,7 +100,12 @@ public:
     // Inserts the events that are new (by id), re-folds the touched cases, in one transaction.
     // `acked_seqs` (client): server seqs for the events, same order, when they come from a pull.
     // Events for a purged case are rejected with code "purged".
-    Expected<ApplyResult> apply_events(const std::vector<Event>& events, const std::vector<int64_t>& acked_seqs = {});
+    // fold = false (server push): the touched cases are not re-folded here but remembered; the caller
+    // must call fold_deferred() before the enclosing transaction commits (rollback forgets them).
+    Expected<ApplyResult> apply_events(const std::vector<Event>& events, const std::vector<int64_t>& acked_seqs = {},
+                                       bool fold = true);
+    // Re-folds the cases left by apply_events(..., fold = false), once each.
+    Status fold_deferred();
     std::optional<StoredEvent> find_event(const std::string& id);
     Expected<std::vector<Event>> case_events(const std::string& case_id);
     // Events with seq > after, ascending, at most limit (server and client).
@@ -126,6 +132,11 @@ public:
     // Appends a new local event (counter and clock assigned here) and folds its case.
     Expected<Event> record_local(const std::string& case_id, const std::string& team, const std::string& author,
                                  const std::string& type, const std::string& body, int64_t now_ms);
+    // The same for several events at once, in order: counters and clocks assigned as by repeated
+    // record_local calls, the counter and clock meta written once, one apply_events call (one seq
+    // per event, in order), one transaction. Fails whole if any event is invalid or refused.
+    struct LocalEvent { std::string case_id, team, author, type, body; };
+    Expected<std::vector<Event>> record_local_batch(const std::vector<LocalEvent>& items, int64_t now_ms, bool fold = true);
     std::string new_case_id();  // "c-<device>-<n>", never reused
     // Events not yet acknowledged by the server (seq = 0), oldest first.
     Expected<std::vector<Event>> pending_events(int limit = 1 << 30);
@@ -164,6 +175,7 @@ private:
     std::map<std::string, std::unique_ptr<sql::Stmt>> stmts_;
     int64_t last_seq_ = -1;  // server: cached sequence counter
     bool seq_dirty_ = false;
+    std::set<std::string> deferred_folds_;  // cases applied with fold = false, not yet re-folded
 };
 
 }  // namespace cl

@@ -90,31 +90,51 @@ PushResponse SyncServer::push(const Caller& caller, const PushRequest& request) 
     }
 
     Status st = store_.transact([&]() -> Status {
-        auto applied = store_.apply_events(valid);
+        // Cases are folded once, after the reference events below are in (fold_deferred).
+        auto applied = store_.apply_events(valid, {}, /*fold=*/false);
         if (!applied) return applied.error();
         resp.accepted = applied->inserted;
         resp.duplicates += applied->duplicates;
         for (auto& r : applied->rejected) resp.rejected.push_back(Rejection{r.id, r.error.code, r.error.message});
         resp.acks = applied->acks;
-        // Canonical references for newly created cases, written as server events in the same transaction.
+        // Canonical references for newly created cases, written as server events in the same
+        // transaction: numbered gap-free in case-id order, stamped and applied as one batch, the
+        // reference counter written once.
         std::set<std::string> touched;
         for (const auto& e : valid) touched.insert(e.case_id);
+        std::vector<Store::LocalEvent> ref_events;
+        const int year = civil_from_days(now / kDayMs).year;
+        const std::string counter_key = "ref_counter_" + std::to_string(year);
+        int64_t ref_counter = -1;
         for (const auto& case_id : touched) {
+            // The row still holds the state before this batch (folding is deferred); a reference
+            // is never assigned by a pushed event, so "already has an FF- reference" is unchanged.
             std::string ref = case_reference(store_, case_id);
             if (ref.rfind("FF-", 0) != 0 || ref == case_id) {
                 auto evs = store_.case_events(case_id);
                 if (!evs) return evs.error();
                 bool created = std::any_of(evs->begin(), evs->end(), [](const Event& e) { return e.type == ev::kCaseCreated; });
                 if (!created) continue;  // creation not here yet; reference comes with it
-                ref = assign_reference(now);
+                if (ref_counter < 0) {
+                    auto v = store_.meta(counter_key);
+                    ref_counter = v ? std::stoll(*v) : 0;
+                }
+                char buf[40];
+                std::snprintf(buf, sizeof buf, "FF-%04d-%04lld", year, static_cast<long long>(++ref_counter));
+                ref = buf;
                 json::Writer w;
                 w.begin_object().kv("ref", ref).end_object();
-                auto written = store_.record_local(case_id, evs->front().team, kServerAuthor, ev::kRefAssigned, w.take(), now);
-                if (!written) return written.error();
+                ref_events.push_back(Store::LocalEvent{case_id, evs->front().team, kServerAuthor, ev::kRefAssigned, w.take()});
             }
             resp.refs[case_id] = ref;
         }
-        return {};
+        if (ref_counter >= 0)
+            if (Status s = store_.set_meta(counter_key, std::to_string(ref_counter)); !s) return s;
+        if (!ref_events.empty()) {
+            auto written = store_.record_local_batch(ref_events, now, /*fold=*/false);
+            if (!written) return written.error();
+        }
+        return store_.fold_deferred();
     });
     if (!st) {
         // Nothing was committed: report every event as not accepted so the device retries.
