@@ -6,6 +6,8 @@
 #include "domain/sla.h"
 #include "domain/vocab.h"
 #include "platform/browser.h"
+#include <optional>
+
 #include "ui/ui.h"
 
 namespace cl::ui {
@@ -80,7 +82,16 @@ void report(App& app, CaseViewState& s, const Status& st, const char* ok_text) {
 void case_view(App& app, UiState& ui) {
     CaseViewState& s = ui.case_view;
     const float fs = ImGui::GetFontSize();
-    auto c = app.store()->load_case(ui.case_id);
+    // Re-fold only when the case or the data changed, not every frame.
+    static std::optional<CaseState> cached;
+    static std::string cached_id;
+    static uint64_t cached_version = 0;
+    if (cached_id != ui.case_id || cached_version != app.data_version()) {
+        cached = app.store()->load_case(ui.case_id);
+        cached_id = ui.case_id;
+        cached_version = app.data_version();
+    }
+    const std::optional<CaseState> c = cached;  // a copy: actions below may change the store this frame
     if (!c) {
         if (secondary_button("\xE2\x86\x90 Inbox", "case.back")) ui.view = View::Inbox;
         ImGui::TextDisabled("This case is no longer on this device (removed by the retention policy or an erasure request on the server).");

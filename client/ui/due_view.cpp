@@ -9,13 +9,44 @@ void due_view(App& app, UiState& ui) {
     const float fs = ImGui::GetFontSize();
     heading("Due & escalations", 24.0f);
     ImGui::TextDisabled("Overdue steps per the SOP deadlines (business time) and cases that must go to management.");
-    CaseQuery q;
-    q.status = "open";
-    q.sort = "due";
-    q.now = app.now();
-    q.limit = 500;
-    auto rows = app.store()->query_cases(q);
-    if (!rows) { ImGui::TextDisabled("%s", rows.error().message.c_str()); return; }
+    // The list (and each case's SLA steps) is rebuilt when the data changes or every 10 s as time
+    // passes, not every frame: folding hundreds of cases per frame would stall the UI.
+    struct DueRow { CaseRow row; std::string steps; };
+    static std::vector<DueRow> cache;
+    static uint64_t cache_version = 0;
+    static int64_t cache_at = 0;
+    static std::string cache_error;
+    if (cache_version != app.data_version() || app.now() - cache_at > 10000) {
+        cache_version = app.data_version();
+        cache_at = app.now();
+        cache.clear();
+        cache_error.clear();
+        CaseQuery q;
+        q.status = "open";
+        q.sort = "due";
+        q.now = app.now();
+        q.limit = 500;
+        auto rows = app.store()->query_cases(q);
+        if (!rows) cache_error = rows.error().message;
+        else
+            for (const auto& r : *rows) {
+                bool overdue = r.overdue_steps > 0 || (r.next_due > 0 && r.next_due < app.now());
+                bool soon = r.next_due > 0 && r.next_due - app.now() < 8 * 3600 * 1000LL;
+                if (!overdue && !r.needs_escalation && !r.escalated && !soon) continue;
+                DueRow d{r, {}};
+                if (auto c = app.store()->load_case(r.id)) {
+                    SlaReport sla = evaluate_sla(*c, app.store()->sla_policy(), app.store()->calendar(), app.now());
+                    for (const auto& st : sla.steps)
+                        if (st.state == StepState::Overdue || st.state == StepState::DueSoon)
+                            d.steps += (d.steps.empty() ? "" : ", ") + pretty(st.step) + " " + due_text(st.due, app.now());
+                    if (sla.needs_escalation && !sla.escalated)
+                        d.steps += (d.steps.empty() ? "" : "; ") + std::string("escalate: ") + sla.escalation_reason;
+                }
+                cache.push_back(std::move(d));
+            }
+    }
+    if (!cache_error.empty()) { ImGui::TextDisabled("%s", cache_error.c_str()); return; }
+    const std::vector<DueRow>* rows = &cache;
     int shown = 0;
     if (ImGui::BeginTable("due", 5, ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_BordersOuter |
                                         ImGuiTableFlags_ScrollY | ImGuiTableFlags_SizingStretchProp,
@@ -27,10 +58,8 @@ void due_view(App& app, UiState& ui) {
         ImGui::TableSetupColumn("Steps", 0, 3.0f);
         ImGui::TableSetupColumn("Assignee", 0, 1.0f);
         ImGui::TableHeadersRow();
-        for (const auto& r : *rows) {
-            bool overdue = r.overdue_steps > 0 || (r.next_due > 0 && r.next_due < app.now());
-            bool soon = r.next_due > 0 && r.next_due - app.now() < 8 * 3600 * 1000LL;
-            if (!overdue && !r.needs_escalation && !r.escalated && !soon) continue;
+        for (const auto& d : *rows) {
+            const CaseRow& r = d.row;
             ImGui::TableNextRow(0, ImGui::GetFrameHeight() + fs * 0.2f);
             ImGui::TableNextColumn();
             ImGui::PushID(shown);
@@ -48,15 +77,7 @@ void due_view(App& app, UiState& ui) {
             sla_badge_for_row(r, app.now());
             ImGui::TableNextColumn();
             ImGui::AlignTextToFramePadding();
-            if (auto c = app.store()->load_case(r.id)) {
-                SlaReport sla = evaluate_sla(*c, app.store()->sla_policy(), app.store()->calendar(), app.now());
-                std::string txt;
-                for (const auto& st : sla.steps)
-                    if (st.state == StepState::Overdue || st.state == StepState::DueSoon)
-                        txt += (txt.empty() ? "" : ", ") + pretty(st.step) + " " + due_text(st.due, app.now());
-                if (sla.needs_escalation && !sla.escalated) txt += (txt.empty() ? "" : "; ") + std::string("escalate: ") + sla.escalation_reason;
-                ImGui::TextUnformatted(txt.c_str());
-            }
+            ImGui::TextUnformatted(d.steps.c_str());
             ImGui::TableNextColumn();
             ImGui::AlignTextToFramePadding();
             ImGui::TextUnformatted(r.assignee.c_str());

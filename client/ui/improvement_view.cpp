@@ -34,12 +34,34 @@ void improvement_view(App& app, UiState& ui) {
     for (auto& [k, v] : s.errors) ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(color::danger), "%s", v.c_str());
     end_card();
 
-    CaseQuery q;
-    q.kind = "improvement";
-    q.sort = "due";
-    q.limit = 500;
-    q.now = app.now();
-    auto rows = app.store()->query_cases(q);
+    // Rows, deadlines and linked references are rebuilt when the data changes, not every frame.
+    struct PlanRow { CaseRow row; int64_t due_at = 0; std::string links; };
+    static std::vector<PlanRow> cache;
+    static uint64_t cache_version = 0;
+    static Expected<std::vector<CaseRow>> rows_result = std::vector<CaseRow>{};
+    if (cache_version != app.data_version()) {
+        cache_version = app.data_version();
+        cache.clear();
+        CaseQuery q;
+        q.kind = "improvement";
+        q.sort = "due";
+        q.limit = 500;
+        q.now = app.now();
+        rows_result = app.store()->query_cases(q);
+        if (rows_result)
+            for (const auto& r : *rows_result) {
+                PlanRow p{r, 0, {}};
+                if (auto c = app.store()->load_case(r.id)) {
+                    p.due_at = c->due_at;
+                    for (auto& l : c->links) {
+                        auto lc = app.store()->load_case(l);
+                        p.links += (p.links.empty() ? "" : ", ") + (lc ? lc->reference : l);
+                    }
+                }
+                cache.push_back(std::move(p));
+            }
+    }
+    const auto& rows = rows_result;
     if (!rows) { ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(color::danger), "%s", rows.error().message.c_str()); return; }
     if (rows->empty()) {
         ImGui::Dummy(ImVec2(0, fs * 0.5f));
@@ -57,8 +79,8 @@ void improvement_view(App& app, UiState& ui) {
         ImGui::TableSetupColumn("", 0, 1.6f);
         ImGui::TableHeadersRow();
         int i = 0;
-        for (const auto& r : *rows) {
-            auto c = app.store()->load_case(r.id);
+        for (const auto& p : cache) {
+            const CaseRow& r = p.row;
             ImGui::TableNextRow(0, ImGui::GetFrameHeight());
             ImGui::PushID(i);
             ImGui::TableNextColumn();
@@ -66,21 +88,14 @@ void improvement_view(App& app, UiState& ui) {
             if (ImGui::Selectable(r.title.c_str(), false, ImGuiSelectableFlags_AllowOverlap)) open_case(ui, r.id);
             ImGui::TableNextColumn(); ImGui::TextUnformatted(r.assignee.c_str());
             ImGui::TableNextColumn();
-            if (c && c->due_at) {
-                bool late = c->due_at < app.now() && !vocab::is_closed_status(c->status);
-                if (late) ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(color::danger), "%s", platform::local_date_string(c->due_at, "%Y-%m-%d").c_str());
-                else ImGui::TextUnformatted(platform::local_date_string(c->due_at, "%Y-%m-%d").c_str());
+            if (p.due_at) {
+                bool late = p.due_at < app.now() && !vocab::is_closed_status(r.status);
+                if (late) ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(color::danger), "%s", platform::local_date_string(p.due_at, "%Y-%m-%d").c_str());
+                else ImGui::TextUnformatted(platform::local_date_string(p.due_at, "%Y-%m-%d").c_str());
             }
             ImGui::TableNextColumn(); status_badge(r.status);
             ImGui::TableNextColumn();
-            if (c) {
-                std::string links;
-                for (auto& l : c->links) {
-                    auto lc = app.store()->load_case(l);
-                    links += (links.empty() ? "" : ", ") + (lc ? lc->reference : l);
-                }
-                ImGui::TextUnformatted(links.empty() ? "-" : links.c_str());
-            }
+            ImGui::TextUnformatted(p.links.empty() ? "-" : p.links.c_str());
             ImGui::TableNextColumn();
             if (s.selected == r.id) {
                 ImGui::SetNextItemWidth(fs * 6);
