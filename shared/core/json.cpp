@@ -99,7 +99,8 @@ std::string unknown_member(const Value& obj, const std::vector<std::string_view>
         bool known = false;
         for (auto a : allowed)
             if (a == name) { known = true; break; }
-        if (!known) return std::string(name);
+        // An empty name must still read as "unknown" to callers that test for an empty result.
+        if (!known) return name.empty() ? std::string("(empty name)") : std::string(name);
     }
     return {};
 }

@@ -44,7 +44,8 @@ bool get(const Value& obj, const char* key, double& out);
 const Value* member(const Value& obj, const char* key);  // any type, nullptr when missing
 bool has(const Value& obj, const char* key);
 
-// Returns the name of the first member of obj not in allowed, or empty when all are known.
+// Returns the name of the first member of obj not in allowed ("(empty name)" for ""), or empty
+// when all are known.
 std::string unknown_member(const Value& obj, const std::vector<std::string_view>& allowed);
 
 // Serialises a value as compact JSON.

@@ -112,3 +112,10 @@ TEST(Json, RefusesDuplicateKeysAtAnyDepth) {
     std::string deep(100000, '[');
     EXPECT_EQ(json::parse(deep).error().code, "bad_json");  // unterminated, and no stack overflow
 }
+
+TEST(Event, RefusesAnEmptyFieldName) {
+    Event e = make("d1", 1, 1000, ev::kCaseCreated, R"({"kind":"improvement","":3.3e40})");
+    EXPECT_EQ(validate_event(e, 2000).error().code, "bad_body");
+    EXPECT_EQ(event_from_json(R"({"device":"d1","counter":1,"hlc":1,"lc":0,"case":"c","team":"t","author":"a","type":"note.added","v":1,"body":{},"":1})").error().code,
+              "bad_event");
+}
