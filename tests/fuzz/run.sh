@@ -13,6 +13,11 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 BUILD=${FUZZ_BUILD_DIR:-$ROOT/build/fuzz}
 SECONDS_PER_TARGET=${FUZZ_SECONDS:-10}
+# Short (CI smoke) runs use a fixed seed so a landing is not failed by a lucky new input; long runs
+# explore with a random seed unless FUZZ_SEED is given. New finds go to the corpus as regressions.
+if [ -z "${FUZZ_SEED:-}" ] && [ "$SECONDS_PER_TARGET" -le 60 ]; then FUZZ_SEED=1; fi
+SEED_ARG=()
+[ -n "${FUZZ_SEED:-}" ] && SEED_ARG=(-seed="$FUZZ_SEED")
 TARGETS=${FUZZ_TARGETS:-"fuzz_event fuzz_push fuzz_pull fuzz_settings fuzz_import"}
 JOBS=${FUZZ_JOBS:-1}
 
@@ -40,7 +45,7 @@ for t in $TARGETS; do
   if [ $rc -eq 0 ]; then
     # run inside $BUILD: with -jobs libFuzzer writes fuzz-N.log into the working directory
     (cd "$BUILD" && "$BUILD/$t" -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-      -jobs="$JOBS" -workers="$JOBS" -print_final_stats=1 -artifact_prefix="$BUILD/crash-$t-" \
+      -jobs="$JOBS" -workers="$JOBS" -print_final_stats=1 -artifact_prefix="$BUILD/crash-$t-" "${SEED_ARG[@]}" \
       "$new" "$seeds" >"$log" 2>&1)
     rc=$?
     [ "$JOBS" -gt 1 ] && cat "$BUILD"/fuzz-*.log >>"$log" 2>/dev/null && rm -f "$BUILD"/fuzz-*.log
