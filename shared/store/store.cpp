@@ -164,6 +164,17 @@ Status Store::begin() {
     return {};
 }
 
+// Rolls the outermost transaction back and forgets every cached counter that may now be ahead
+// of what is stored (seq, HLC) and the cases waiting for a deferred fold.
+void Store::abort_transaction() {
+    reset_statements();
+    sql::exec(db_, "ROLLBACK");
+    last_seq_ = -1;
+    seq_dirty_ = false;
+    clock_loaded_ = false;
+    deferred_folds_.clear();
+}
+
 Status Store::commit() {
     if (tx_depth_ == 0) return make_error("storage", "commit without a transaction");
     if (tx_depth_ == 1 && !tx_failed_ && !deferred_folds_.empty()) {
@@ -172,23 +183,11 @@ Status Store::commit() {
     }
     if (--tx_depth_ > 0) return {};
     if (tx_failed_) {
-        reset_statements();
-        sql::exec(db_, "ROLLBACK");
-        last_seq_ = -1;
-        seq_dirty_ = false;
-        clock_loaded_ = false;
-        deferred_folds_.clear();
+        abort_transaction();
         return make_error("storage", "transaction rolled back after an earlier failure");
     }
     Status st = sql::exec(db_, "COMMIT");
-    if (!st) {
-        reset_statements();
-        sql::exec(db_, "ROLLBACK");
-        // Cached counters may be ahead of the rolled-back state.
-        last_seq_ = -1;
-        seq_dirty_ = false;
-        clock_loaded_ = false;
-    }
+    if (!st) abort_transaction();
     deferred_folds_.clear();  // committed (callers fold before) or rolled back
     return st;
 }
@@ -199,12 +198,7 @@ void Store::rollback() {
         tx_failed_ = true;
         return;
     }
-    reset_statements();
-    sql::exec(db_, "ROLLBACK");
-    last_seq_ = -1;
-    seq_dirty_ = false;
-    clock_loaded_ = false;
-    deferred_folds_.clear();
+    abort_transaction();
 }
 
 Status Store::transact(const std::function<Status()>& fn) {

@@ -157,6 +157,7 @@ private:
     Store() = default;
     Status migrate();
     void reset_statements();
+    void abort_transaction();
     Status refold(const std::string& case_id, int64_t now);
     Status write_case_row(const CaseState& c, int64_t now);
     int64_t next_seq();
