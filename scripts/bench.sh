@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Side-by-side benchmarks (issue 6). Not part of scripts/test.sh.
 #   scripts/bench.sh [--size small|default|large] [--runs N] [--skip-install] [--skip-build] [--with-automerge]
-#                    [--server PATH] [--only inproc,crdt,http,sqljs,micro]
+#                    [--server PATH] [--only inproc,crdt,http,sqljs,micro,coldstart]
 # Installs the npm peers into bench/peers (git-ignored), builds closeloop_bench and
-# closeloop_bench_scenarios (+ the server when it builds) in build/bench, generates one seeded
-# data set, runs every scenario for closeloop and each peer on it and writes
-# bench/results/latest.json and bench/results/latest.md. See bench/README.md.
+# closeloop_bench_scenarios (+ the server when it builds) in build/bench and, with Emscripten, the
+# wasm inbox query and the web client in build/bench-web, generates one seeded data set, runs every
+# scenario for closeloop and each peer on it and writes bench/results/latest.json and
+# bench/results/latest.md. See bench/README.md.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BENCH="$ROOT/bench"
 BUILD="${CLOSELOOP_BENCH_BUILD:-$ROOT/build/bench}"
-SIZE=default RUNS="" WITH_AUTOMERGE="" SKIP_INSTALL=0 SKIP_BUILD=0 SERVER="${CLOSELOOP_SERVER:-}" ONLY="inproc,crdt,http,sqljs,micro"
+WEB_BUILD="${CLOSELOOP_BENCH_WEB_BUILD:-$ROOT/build/bench-web}"
+SIZE=default RUNS="" WITH_AUTOMERGE="" SKIP_INSTALL=0 SKIP_BUILD=0 SERVER="${CLOSELOOP_SERVER:-}" ONLY="inproc,crdt,http,sqljs,micro,coldstart"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --size) SIZE="$2"; shift 2 ;;
@@ -20,7 +22,7 @@ while [[ $# -gt 0 ]]; do
     --skip-build) SKIP_BUILD=1; shift ;;
     --server) SERVER="$2"; shift 2 ;;
     --only) ONLY="$2"; shift 2 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -62,6 +64,37 @@ if [[ $SKIP_BUILD -eq 0 ]]; then
   fi
 fi
 [[ -z "$SERVER" && -x "$BUILD/server/closeloop-server" ]] && SERVER="$BUILD/server/closeloop-server"
+
+# ---- web build (Emscripten): closeloop's wasm inbox query (sqljs part) and the client (coldstart) ----
+# Its own build dir with the web preset's settings (MinSizeRel = -Os, as shipped), the bench folder
+# switched on (CLOSELOOP_BENCH_WASM) and the Playwright test bridge off (not shipped).
+export NODE_PATH="${NODE_PATH:-/usr/share/nodejs}"  # Debian's emcc loads acorn from there
+WEB_TARGETS=()
+want sqljs && WEB_TARGETS+=(closeloop_bench_wasm_query)
+want coldstart && WEB_TARGETS+=(closeloop_client)
+WEB_SKIP=""
+if [[ ${#WEB_TARGETS[@]} -gt 0 && $SKIP_BUILD -eq 0 ]]; then
+  if ! command -v emcmake >/dev/null || ! command -v emcc >/dev/null; then
+    WEB_SKIP="Emscripten (emcc) not installed"
+  else
+    log "web build (Emscripten, MinSizeRel) in $WEB_BUILD: ${WEB_TARGETS[*]}"
+    emcmake cmake -S "$ROOT" -B "$WEB_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=MinSizeRel -DBUILD_TESTING=OFF \
+      -DCLOSELOOP_BENCH_WASM=ON -DCLOSELOOP_TEST_BRIDGE=OFF >&2 || WEB_SKIP="the web configuration failed"
+    if [[ -z "$WEB_SKIP" ]]; then
+      for t in "${WEB_TARGETS[@]}"; do
+        cmake --build "$WEB_BUILD" --target "$t" -j"${JOBS:-$(nproc)}" >&2 || echo "web target $t does not build" >&2
+      done
+    fi
+  fi
+fi
+WASM_QUERY="$WEB_BUILD/bench/closeloop_bench_wasm_query.js"
+WWW="${CLOSELOOP_WWW:-$WEB_BUILD/client/www}"
+# A part that could not run: an empty figure file with the reason, so the report lists it.
+skip_part() {  # file scenario system reason
+  printf '{"figures":[],"skipped":[{"scenario":"%s","system":"%s","reason":"%s"}]}\n' "$2" "$3" "$4" > "$1"
+  echo "skipped $2 ($3): $4" >&2
+  PARTS+=("$1")
+}
 SCEN="$BUILD/bench/closeloop_bench_scenarios"
 [[ -x "$SCEN" ]] || { echo "missing $SCEN (build failed?)" >&2; exit 1; }
 
@@ -74,6 +107,7 @@ PARTS=()
 # ---- in-process scenarios (also exports the data set for the peers) ----
 log "closeloop in-process scenarios: $CASES cases / $EVENTS events, $RUNS runs"
 SC_ONLY=export
+want sqljs && SC_ONLY="export,query"  # the query databases for sql.js and the wasm query
 want inproc && SC_ONLY="export,fold,merge,insert,query,retention,pull,scaling"
 "$SCEN" --cases "$CASES" --events "$EVENTS" --runs "$RUNS" --work "$WORK" --query-big-cases "$QUERY_BIG" \
   --scaling "$SCALING" --only "$SC_ONLY" > "$WORK/closeloop.json"
@@ -88,7 +122,8 @@ if want crdt; then
     CRDT_ONLY=yjs
     SKIPPED='[{"scenario":"merge","system":"automerge","reason":"left out at this size (replicas take ~4 min to build and one merge >10 min at 100k events); see --size small or pass --with-automerge"}]'
   fi
-  node "$BENCH/js/crdt_merge.mjs" --work "$WORK" --runs "$RUNS" --automerge-runs "$AM_RUNS" --only "$CRDT_ONLY" > "$WORK/crdt.json"
+  # yjs holds both 500k-event replicas at --size large: more than node's default heap.
+  node --max-old-space-size=12288 "$BENCH/js/crdt_merge.mjs" --work "$WORK" --runs "$RUNS" --automerge-runs "$AM_RUNS" --only "$CRDT_ONLY" > "$WORK/crdt.json"
   PARTS+=("$WORK/crdt.json")
 fi
 
@@ -102,6 +137,30 @@ if want sqljs; then
   log "sql.js inbox query"
   node "$BENCH/js/sqljs_query.mjs" --work "$WORK" --runs "$RUNS" > "$WORK/sqljs.json"
   PARTS+=("$WORK/sqljs.json")
+  # closeloop's own wasm build of the same query on the same files (before they are deleted below)
+  if [[ -f "$WASM_QUERY" ]]; then
+    log "closeloop (wasm) inbox query under node"
+    node "$WASM_QUERY" --work "$WORK" --runs "$RUNS" > "$WORK/wasm_query.json"
+    PARTS+=("$WORK/wasm_query.json")
+  else
+    skip_part "$WORK/wasm_query.json" query "closeloop (wasm)" "${WEB_SKIP:-$WASM_QUERY not built}"
+  fi
+fi
+
+if want coldstart; then
+  log "client cold start in headless Chromium (closeloop-server: ${SERVER:-not built})"
+  CHROMIUM_BIN="${CHROMIUM:-/usr/bin/chromium}"
+  if [[ ! -f "$WWW/closeloop.wasm" ]]; then
+    skip_part "$WORK/coldstart.json" coldstart closeloop "no web client in $WWW (${WEB_SKIP:-build it: emcmake cmake -S . -B build/bench-web ... see bench/README.md})"
+  elif [[ ! -x "$CHROMIUM_BIN" ]]; then
+    skip_part "$WORK/coldstart.json" coldstart closeloop "no Chromium at $CHROMIUM_BIN"
+  elif [[ ! -d "$ROOT/tests/e2e/node_modules/playwright-core" ]]; then
+    skip_part "$WORK/coldstart.json" coldstart closeloop "playwright-core not installed (cd tests/e2e && npm install)"
+  else
+    # at least 5 browser starts: one cold start is noisy
+    node "$BENCH/js/coldstart.mjs" --server "${SERVER:-}" --www "$WWW" --runs $(( RUNS > 5 ? RUNS : 5 )) --chromium "$CHROMIUM_BIN" > "$WORK/coldstart.json"
+    PARTS+=("$WORK/coldstart.json")
+  fi
 fi
 
 if want micro && [[ -x "$BUILD/bench/closeloop_bench" ]]; then

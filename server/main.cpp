@@ -5,6 +5,9 @@
 //   closeloop-server retention run [--dry-run] --data DIR
 //   closeloop-server demo [--team T] [--count N] --data DIR
 #include <csignal>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -90,6 +93,12 @@ std::unique_ptr<App> open_app(const Args& a) {
 }
 
 int serve(const Args& a) {
+#ifdef __GLIBC__
+    // Requests are served by a pool of threads but the store is one writer: two malloc arenas are
+    // enough, and without the cap each worker's arena kept the high-water mark of the big pull
+    // bodies it built (bench: RSS +6.6 MB over repeated full pulls -> +0.0 MB).
+    mallopt(M_ARENA_MAX, 2);
+#endif
     Args args = a;
     if (!args.static_set) {
         // Default: the web client's build output, when it exists.

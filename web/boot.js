@@ -41,15 +41,18 @@
       print: function (t) { console.log(t); },
       printErr: function (t) { console.warn(t); }
     };
+    // The application script is requested first: its download (and the wasm's, preloaded by
+    // index.html) then runs while the WebGL2 probe below starts the browser's GPU process, which
+    // alone takes 0.5-0.9 s on a cold start in software GL (bench/js/coldstart.mjs).
+    var s = document.createElement('script');
+    s.src = 'closeloop.js';
+    s.async = true;
+    s.onerror = function () { Module.onAbort('the application files could not be loaded (offline before the first visit?).'); };
+    document.body.appendChild(s);
     if (!document.createElement('canvas').getContext('webgl2')) {
       Module.onAbort('this browser has no WebGL2.');
     }
     if ('serviceWorker' in navigator && location.protocol !== 'file:') {
       navigator.serviceWorker.register('sw.js').catch(function (e) { console.warn('service worker: ' + e); });
     }
-    var s = document.createElement('script');
-    s.src = 'closeloop.js';
-    s.async = true;
-    s.onerror = function () { Module.onAbort('the application files could not be loaded (offline before the first visit?).'); };
-    document.body.appendChild(s);
   })();

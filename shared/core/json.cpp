@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <rapidjson/error/en.h>
 
 namespace cl::json {
@@ -10,14 +11,28 @@ namespace {
 
 // rapidjson keeps repeated member names; a strict reader must not (which one would win is
 // ambiguous, and two parsers could disagree). Iterative, so deep input cannot overflow the stack.
-std::string first_duplicate_key(const Value& root) {
-    std::vector<const Value*> stack{&root};
-    std::vector<std::string_view> names;
+// Reports, for the first object in this walk's order that repeats a name, the smallest repeated
+// name. `stack` and `names` are scratch space (a Parser keeps them between parses).
+bool has_repeated_name(const Value& obj) {  // for small objects: pairwise, no copying or sorting
+    for (auto i = obj.MemberBegin(), end = obj.MemberEnd(); i != end; ++i) {
+        const rapidjson::SizeType n = i->name.GetStringLength();
+        const char* s = i->name.GetString();
+        for (auto j = i + 1; j != end; ++j)
+            if (j->name.GetStringLength() == n && std::memcmp(j->name.GetString(), s, n) == 0) return true;
+    }
+    return false;
+}
+
+std::string first_duplicate_key(const Value& root, std::vector<const Value*>& stack, std::vector<std::string_view>& names) {
+    if (!root.IsObject() && !root.IsArray()) return {};
+    stack.clear();
+    stack.push_back(&root);
     while (!stack.empty()) {
         const Value* v = stack.back();
         stack.pop_back();
         if (v->IsObject()) {
-            if (v->MemberCount() > 1) {
+            const rapidjson::SizeType count = v->MemberCount();
+            if (count > 1 && (count > 16 || has_repeated_name(*v))) {
                 names.clear();
                 for (auto it = v->MemberBegin(); it != v->MemberEnd(); ++it)
                     names.emplace_back(it->name.GetString(), it->name.GetStringLength());
@@ -35,22 +50,63 @@ std::string first_duplicate_key(const Value& root) {
     return {};
 }
 
+constexpr unsigned kParseFlags = rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
+
+Error too_large(std::string_view text, size_t max_bytes) {
+    return make_error("too_large", "JSON text of " + std::to_string(text.size()) + " bytes exceeds the limit of " +
+                                       std::to_string(max_bytes));
+}
+
+// `skipped`: bytes in front of what the reader was given (the offset counts them too).
+template <typename D>
+Error parse_error(const D& d, size_t skipped = 0) {
+    return make_error("bad_json", std::string("malformed JSON at offset ") + std::to_string(d.GetErrorOffset() + skipped) +
+                                      ": " + rapidjson::GetParseError_En(d.GetParseError()));
+}
+
+Error duplicate_key(const std::string& name) { return make_error("bad_json", "duplicate key '" + name + "' in JSON object"); }
+
 }  // namespace
 
 Expected<Document> parse(std::string_view text, size_t max_bytes) {
-    if (text.size() > max_bytes)
-        return make_error("too_large", "JSON text of " + std::to_string(text.size()) + " bytes exceeds the limit of " +
-                                           std::to_string(max_bytes));
+    if (text.size() > max_bytes) return too_large(text, max_bytes);
     Document d;
-    constexpr unsigned kFlags = rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
-    d.raw().Parse<kFlags>(text.data(), text.size());
-    if (d.raw().HasParseError()) {
-        return make_error("bad_json", std::string("malformed JSON at offset ") + std::to_string(d.raw().GetErrorOffset()) +
-                                          ": " + rapidjson::GetParseError_En(d.raw().GetParseError()));
-    }
-    std::string dup = first_duplicate_key(d.raw());
-    if (!dup.empty()) return make_error("bad_json", "duplicate key '" + dup + "' in JSON object");
+    d.raw().Parse<kParseFlags>(text.data(), text.size());
+    if (d.raw().HasParseError()) return parse_error(d.raw());
+    std::vector<const Value*> stack;
+    std::vector<std::string_view> names;
+    std::string dup = first_duplicate_key(d.raw(), stack, names);
+    if (!dup.empty()) return duplicate_key(dup);
     return d;
+}
+
+constexpr size_t kKeep = 1u << 20;  // a Parser keeps a copy buffer this large between texts, no larger
+
+// The DOM and both parse stacks are carved from the two buffers (or from heap chunks when a text
+// needs more); Clear() returns them for the next text and frees only those extra chunks.
+Parser::Parser()
+    : values_(value_buf_, sizeof value_buf_), stacks_(stack_buf_, sizeof stack_buf_, 16384), doc_(&values_, 1024, &stacks_) {}
+
+Parser::~Parser() = default;
+
+Expected<const Value*> Parser::parse(std::string_view text, size_t max_bytes) {
+    if (text.size() > max_bytes) return too_large(text, max_bytes);
+    // parse() reads through rapidjson's UTF-8 memory stream, which first skips the bytes of a
+    // byte-order mark (EF, then BB, then BF, each when present). Do the same, then parse a copy in
+    // place: the same reader on the same characters (both stop at a NUL), minus copying strings.
+    size_t skip = 0;
+    for (unsigned char bom : {0xEFu, 0xBBu, 0xBFu})
+        if (skip < text.size() && static_cast<unsigned char>(text[skip]) == bom) ++skip;
+    doc_.SetNull();  // the previous root points into the memory reused below
+    values_.Clear();
+    stacks_.Clear();
+    if (text_.capacity() > kKeep && text.size() - skip <= kKeep) std::string().swap(text_);
+    text_.assign(text.data() + skip, text.size() - skip);
+    doc_.ParseInsitu<kParseFlags>(text_.data());
+    if (doc_.HasParseError()) return parse_error(doc_, skip);
+    std::string dup = first_duplicate_key(doc_, walk_, names_);
+    if (!dup.empty()) return duplicate_key(dup);
+    return static_cast<const Value*>(&doc_);
 }
 
 static const Value* find(const Value& obj, const char* key) {

@@ -34,6 +34,30 @@ private:
 // Parses text; errors carry code "bad_json" with the offset. max_bytes guards memory use.
 Expected<Document> parse(std::string_view text, size_t max_bytes = 64u << 20);
 
+// Parses many texts one after another into the same buffers, so that a parse of a small text
+// allocates nothing (fold parses every event body). Same rules, results and errors as parse();
+// the root it returns (and every string in it) stays valid until the next parse() on this Parser
+// or its destruction. Not thread-safe: one per thread.
+class Parser {
+public:
+    Parser();
+    ~Parser();
+    Parser(const Parser&) = delete;
+    Parser& operator=(const Parser&) = delete;
+    Expected<const Value*> parse(std::string_view text, size_t max_bytes = 64u << 20);
+
+private:
+    using Pool = rapidjson::MemoryPoolAllocator<rapidjson::CrtAllocator>;
+    using Doc = rapidjson::GenericDocument<rapidjson::UTF8<>, Pool, Pool>;
+    alignas(16) char value_buf_[8192];  // DOM of a typical event body (more spills to the heap)
+    alignas(16) char stack_buf_[4096];  // the reader's and the document's parse stacks
+    Pool values_, stacks_;
+    Doc doc_;
+    std::string text_;                    // the text being parsed (parsed in place: strings point here)
+    std::vector<const Value*> walk_;      // scratch for the duplicate-key check
+    std::vector<std::string_view> names_;
+};
+
 // Typed lookups on an object. Each returns false (and leaves out untouched) when the member is
 // missing or has another type.
 bool get(const Value& obj, const char* key, std::string& out);

@@ -1,7 +1,8 @@
 #include "domain/case.h"
 
 #include <algorithm>
-#include <map>
+#include <charconv>
+#include <string_view>
 
 #include "domain/vocab.h"
 
@@ -21,19 +22,131 @@ bool CaseState::is_negative() const {
     return false;
 }
 
-namespace {
+namespace detail {
 
 struct Winner {  // the event whose value currently stands for a scalar field
     std::string event_id, author, value;
 };
 
-std::string value_text(const json::Value& v) {
-    if (v.IsString()) return std::string(v.GetString(), v.GetStringLength());
-    if (v.IsBool()) return v.GetBool() ? "true" : "false";
-    if (v.IsInt64()) return std::to_string(v.GetInt64());
-    if (v.IsNull()) return "";
-    return json::to_string(v);
+namespace {
+
+using json::Value;
+
+// Member lookups on an object (the body, or its "client"), with the same results as json::get /
+// json::member, without measuring the key on every call.
+template <size_t N>
+const Value* mem(const Value& obj, const char (&key)[N]) {
+    auto it = obj.FindMember(Value(rapidjson::StringRef(key, N - 1)));
+    return it == obj.MemberEnd() ? nullptr : &it->value;
 }
+std::string_view text_of(const Value& v) { return std::string_view(v.GetString(), v.GetStringLength()); }
+// The string member, or empty when it is missing or not a string (what json::get leaves in an
+// empty std::string).
+template <size_t N>
+std::string_view str(const Value& obj, const char (&key)[N]) {
+    const Value* v = mem(obj, key);
+    return v && v->IsString() ? text_of(*v) : std::string_view();
+}
+template <size_t N>
+bool get_str(const Value& obj, const char (&key)[N], std::string& out) {
+    const Value* v = mem(obj, key);
+    if (!v || !v->IsString()) return false;
+    out.assign(v->GetString(), v->GetStringLength());
+    return true;
+}
+template <size_t N>
+bool get_i64(const Value& obj, const char (&key)[N], int64_t& out) {
+    const Value* v = mem(obj, key);
+    if (!v || !v->IsInt64()) return false;
+    out = v->GetInt64();
+    return true;
+}
+template <size_t N>
+bool get_int(const Value& obj, const char (&key)[N], int& out) {
+    const Value* v = mem(obj, key);
+    if (!v || !v->IsInt()) return false;
+    out = v->GetInt();
+    return true;
+}
+template <size_t N>
+bool get_bool(const Value& obj, const char (&key)[N], bool& out) {
+    const Value* v = mem(obj, key);
+    if (!v || !v->IsBool()) return false;
+    out = v->GetBool();
+    return true;
+}
+
+enum class Type : uint8_t {
+    Created, FieldSet, Note, Status, Assigned, Contact, Survey, Escalated, Resolved, FollowUp, Attachment, Linked,
+    LegalHold, Ref, Unknown
+};
+
+Type type_of(std::string_view t) {
+    if (t.empty()) return Type::Unknown;
+    switch (t[0]) {
+        case 'c':
+            if (t == ev::kCaseCreated) return Type::Created;
+            if (t == ev::kContactLogged) return Type::Contact;
+            break;
+        case 'f':
+            if (t == ev::kFieldSet) return Type::FieldSet;
+            if (t == ev::kFollowUpDone) return Type::FollowUp;
+            break;
+        case 'n':
+            if (t == ev::kNoteAdded) return Type::Note;
+            break;
+        case 's':
+            if (t == ev::kStatusChanged) return Type::Status;
+            if (t == ev::kSurveyRecorded) return Type::Survey;
+            break;
+        case 'a':
+            if (t == ev::kAssigned) return Type::Assigned;
+            if (t == ev::kAttachmentAdded) return Type::Attachment;
+            break;
+        case 'e':
+            if (t == ev::kEscalated) return Type::Escalated;
+            break;
+        case 'r':
+            if (t == ev::kResolved) return Type::Resolved;
+            if (t == ev::kRefAssigned) return Type::Ref;
+            break;
+        case 'i':
+            if (t == ev::kImprovementLinked) return Type::Linked;
+            break;
+        case 'l':
+            if (t == ev::kLegalHold) return Type::LegalHold;
+            break;
+        default:
+            break;
+    }
+    return Type::Unknown;
+}
+
+// The text a scalar field's value is compared and reported as. Points into v, a literal or `buf`.
+std::string_view value_text(const Value& v, std::string& buf) {
+    if (v.IsString()) return text_of(v);
+    if (v.IsBool()) return v.GetBool() ? "true" : "false";
+    if (v.IsInt64()) return buf = std::to_string(v.GetInt64());
+    if (v.IsNull()) return {};
+    return buf = json::to_string(v);
+}
+
+// e.id(), written into `out` (whose buffer is reused from event to event).
+void write_id(std::string& out, const Event& e) {
+    char num[24];
+    char* end = std::to_chars(num, num + sizeof num, e.counter).ptr;
+    out.assign(e.device);
+    out.push_back(':');
+    out.append(num, end);
+}
+
+// One parser per thread, reused for every event body folded on it.
+json::Parser& body_parser() {
+    static thread_local json::Parser parser;
+    return parser;
+}
+
+}  // namespace
 
 class Folder {
 public:
@@ -41,91 +154,114 @@ public:
 
     void apply(const Event& e) {
         c.event_count++;
-        c.last_event = e.id();
+        write_id(c.last_event, e);
+        const std::string& id = c.last_event;  // e.id() for the rest of this event
         if (c.id.empty()) c.id = e.case_id;
         if (c.team.empty()) c.team = e.team;
         if (e.clock.wall_ms > c.updated_at) c.updated_at = e.clock.wall_ms;
-        auto doc = json::parse(e.body);
-        if (!doc || !doc->root().IsObject()) {
-            invalid(e, "body is not a JSON object");
+        auto doc = body_parser().parse(e.body);
+        if (!doc || !(*doc)->IsObject()) {
+            invalid(e, id, "body is not a JSON object");
             return;
         }
-        const json::Value& b = doc->root();
-        const std::string& t = e.type;
+        const Value& b = **doc;
         const int64_t at = e.clock.wall_ms;
-        if (t == ev::kCaseCreated) created(e, b);
-        else if (t == ev::kFieldSet) field_set(e, b);
-        else if (t == ev::kNoteAdded) {
-            Note n{e.id(), e.author, "", at};
-            json::get(b, "text", n.text);
-            c.notes.push_back(std::move(n));
-        } else if (t == ev::kStatusChanged) {
-            std::string to, from;
-            json::get(b, "to", to);
-            json::get(b, "from", from);
-            change_status(e, to, from);
-        } else if (t == ev::kAssigned) {
-            std::string a, base;
-            json::get(b, "assignee", a);
-            json::get(b, "base", base);
-            set_scalar(e, "assignee", a, base);
-        } else if (t == ev::kContactLogged) {
-            ContactLog l{e.id(), e.author, "", "", "", at};
-            json::get(b, "step", l.step);
-            json::get(b, "channel", l.channel);
-            json::get(b, "note", l.note);
-            c.contacts.push_back(std::move(l));
-        } else if (t == ev::kSurveyRecorded) {
-            SurveyResponse s;
-            s.event_id = e.id();
-            s.author = e.author;
-            s.at = at;
-            json::get(b, "csat", s.csat);
-            json::get(b, "nps", s.nps);
-            json::get(b, "comment", s.comment);
-            json::get(b, "suggestion", s.suggestion);
-            json::get(b, "channel", s.channel);
-            json::get(b, "incentive", s.incentive);
-            if (const json::Value* tags = json::member(b, "tags"); tags && tags->IsArray())
-                for (auto& tag : tags->GetArray())
-                    if (tag.IsString()) s.tags.emplace_back(tag.GetString(), tag.GetStringLength());
-            c.surveys.push_back(std::move(s));
-        } else if (t == ev::kEscalated) {
-            Escalation x{e.id(), e.author, "", "", at};
-            json::get(b, "reason", x.reason);
-            json::get(b, "to", x.to);
-            c.escalations.push_back(std::move(x));
-        } else if (t == ev::kResolved) {
-            std::string res;
-            json::get(b, "resolution", res);
-            c.resolution = res;
-            if (c.status != "resolved") change_status(e, "resolved", "");
-            if (c.status == "resolved" && c.resolved_at == 0) c.resolved_at = at;
-        } else if (t == ev::kFollowUpDone) {
-            FollowUp f{e.id(), e.author, "", "", false, at};
-            json::get(b, "satisfied", f.satisfied);
-            json::get(b, "note", f.note);
-            json::get(b, "channel", f.channel);
-            c.follow_ups.push_back(std::move(f));
-        } else if (t == ev::kAttachmentAdded) {
-            Attachment a{e.id(), e.author, "", "", "", 0, at};
-            json::get(b, "name", a.name);
-            json::get(b, "type", a.type);
-            json::get(b, "sha256", a.sha256);
-            json::get(b, "size", a.size);
-            c.attachments.push_back(std::move(a));
-        } else if (t == ev::kImprovementLinked) {
-            std::string linked;
-            json::get(b, "case", linked);
-            if (std::find(c.links.begin(), c.links.end(), linked) == c.links.end()) c.links.push_back(linked);
-        } else if (t == ev::kLegalHold) {
-            json::get(b, "hold", c.legal_hold);
-        } else if (t == ev::kRefAssigned) {
-            std::string ref;
-            json::get(b, "ref", ref);
-            if (c.reference.empty() || c.reference == c.id) c.reference = ref;  // first assignment stands
-        } else {
-            invalid(e, "unknown event type '" + t + "'");
+        switch (type_of(e.type)) {
+            case Type::Created:
+                created(e, id, b);
+                break;
+            case Type::FieldSet:
+                field_set(e, id, b);
+                break;
+            case Type::Note: {
+                Note& n = c.notes.emplace_back();
+                n.event_id = id;
+                n.author = e.author;
+                n.at = at;
+                get_str(b, "text", n.text);
+                break;
+            }
+            case Type::Status:
+                change_status(e, id, str(b, "to"), str(b, "from"));
+                break;
+            case Type::Assigned:
+                set_scalar(e, id, "assignee", str(b, "assignee"), str(b, "base"));
+                break;
+            case Type::Contact: {
+                ContactLog& l = c.contacts.emplace_back();
+                l.event_id = id;
+                l.author = e.author;
+                l.at = at;
+                get_str(b, "step", l.step);
+                get_str(b, "channel", l.channel);
+                get_str(b, "note", l.note);
+                break;
+            }
+            case Type::Survey: {
+                SurveyResponse& s = c.surveys.emplace_back();
+                s.event_id = id;
+                s.author = e.author;
+                s.at = at;
+                get_int(b, "csat", s.csat);
+                get_int(b, "nps", s.nps);
+                get_str(b, "comment", s.comment);
+                get_str(b, "suggestion", s.suggestion);
+                get_str(b, "channel", s.channel);
+                get_bool(b, "incentive", s.incentive);
+                if (const Value* tags = mem(b, "tags"); tags && tags->IsArray())
+                    for (auto& tag : tags->GetArray())
+                        if (tag.IsString()) s.tags.emplace_back(tag.GetString(), tag.GetStringLength());
+                break;
+            }
+            case Type::Escalated: {
+                Escalation& x = c.escalations.emplace_back();
+                x.event_id = id;
+                x.author = e.author;
+                x.at = at;
+                get_str(b, "reason", x.reason);
+                get_str(b, "to", x.to);
+                break;
+            }
+            case Type::Resolved:
+                c.resolution.assign(str(b, "resolution"));
+                if (c.status != "resolved") change_status(e, id, "resolved", "");
+                if (c.status == "resolved" && c.resolved_at == 0) c.resolved_at = at;
+                break;
+            case Type::FollowUp: {
+                FollowUp& f = c.follow_ups.emplace_back();
+                f.event_id = id;
+                f.author = e.author;
+                f.at = at;
+                get_bool(b, "satisfied", f.satisfied);
+                get_str(b, "note", f.note);
+                get_str(b, "channel", f.channel);
+                break;
+            }
+            case Type::Attachment: {
+                Attachment& a = c.attachments.emplace_back();
+                a.event_id = id;
+                a.author = e.author;
+                a.at = at;
+                get_str(b, "name", a.name);
+                get_str(b, "type", a.type);
+                get_str(b, "sha256", a.sha256);
+                get_i64(b, "size", a.size);
+                break;
+            }
+            case Type::Linked: {
+                std::string_view linked = str(b, "case");
+                if (std::find(c.links.begin(), c.links.end(), linked) == c.links.end()) c.links.emplace_back(linked);
+                break;
+            }
+            case Type::LegalHold:
+                get_bool(b, "hold", c.legal_hold);
+                break;
+            case Type::Ref:
+                if (c.reference.empty() || c.reference == c.id) c.reference.assign(str(b, "ref"));  // first assignment stands
+                break;
+            case Type::Unknown:
+                invalid(e, id, "unknown event type '" + e.type + "'");
+                break;
         }
     }
 
@@ -135,147 +271,278 @@ public:
     }
 
 private:
-    std::map<std::string, Winner> winners_;
+    // The scalar fields' current winners: a dozen at most, so a flat list (lookups only, never
+    // iterated: its order does not matter).
+    struct Slot {
+        std::string field;
+        Winner w;
+    };
+    std::vector<Slot> winners_;
 
-    void invalid(const Event& e, const std::string& why) {
-        Conflict k;
+    Winner* find_winner(std::string_view field) {
+        for (auto& s : winners_)
+            if (s.field == field) return &s.w;
+        return nullptr;
+    }
+    Winner& winner(std::string_view field) {  // inserts an empty one when missing (like map::operator[])
+        if (Winner* w = find_winner(field)) return *w;
+        if (winners_.empty()) winners_.reserve(16);
+        winners_.push_back(Slot{std::string(field), Winner{}});
+        return winners_.back().w;
+    }
+    void set_winner(std::string_view field, const std::string& id, const std::string& author, std::string_view value) {
+        Winner& w = winner(field);
+        w.event_id = id;
+        w.author = author;
+        w.value.assign(value);
+    }
+
+    void invalid(const Event& e, const std::string& id, const std::string& why) {
+        Conflict& k = c.conflicts.emplace_back();
         k.kind = "invalid";
         k.field = e.type;
-        k.other_event = e.id();
+        k.other_event = id;
         k.other_author = e.author;
         k.other_value = why;
         k.at = e.clock.wall_ms;
-        c.conflicts.push_back(std::move(k));
     }
 
-    void created(const Event& e, const json::Value& b) {
+    void created(const Event& e, const std::string& id, const Value& b) {
         c.created_at = e.clock.wall_ms;
         c.created_by = e.author;
-        json::get(b, "kind", c.kind);
-        std::string s;
-        auto init = [&](const char* key, std::string& field) {
-            if (json::get(b, key, s)) { field = s; winners_[key] = Winner{e.id(), e.author, s}; }
+        get_str(b, "kind", c.kind);
+        auto init = [&](const Value* v, std::string_view key, std::string& field) {
+            if (v && v->IsString()) {
+                field.assign(v->GetString(), v->GetStringLength());
+                set_winner(key, id, e.author, field);
+            }
         };
-        init("title", c.title);
-        init("description", c.description);
-        init("category", c.category);
-        init("priority", c.priority);
-        init("assignee", c.assignee);
-        if (json::get(b, "urgent", c.urgent)) winners_["urgent"] = Winner{e.id(), e.author, c.urgent ? "true" : "false"};
-        if (json::get(b, "high_impact", c.high_impact))
-            winners_["high_impact"] = Winner{e.id(), e.author, c.high_impact ? "true" : "false"};
-        if (json::get(b, "service_completed_at", c.service_completed_at))
-            winners_["service_completed_at"] = Winner{e.id(), e.author, std::to_string(c.service_completed_at)};
-        if (json::get(b, "due_at", c.due_at)) winners_["due_at"] = Winner{e.id(), e.author, std::to_string(c.due_at)};
-        if (const json::Value* cl = json::member(b, "client"); cl && cl->IsObject()) {
-            if (json::get(*cl, "name", c.client.name)) winners_["client_name"] = Winner{e.id(), e.author, c.client.name};
-            if (json::get(*cl, "contact", c.client.contact))
-                winners_["client_contact"] = Winner{e.id(), e.author, c.client.contact};
-            if (json::get(*cl, "channel", c.client.channel)) winners_["channel"] = Winner{e.id(), e.author, c.client.channel};
+        init(mem(b, "title"), "title", c.title);
+        init(mem(b, "description"), "description", c.description);
+        init(mem(b, "category"), "category", c.category);
+        init(mem(b, "priority"), "priority", c.priority);
+        init(mem(b, "assignee"), "assignee", c.assignee);
+        if (get_bool(b, "urgent", c.urgent)) set_winner("urgent", id, e.author, c.urgent ? "true" : "false");
+        if (get_bool(b, "high_impact", c.high_impact)) set_winner("high_impact", id, e.author, c.high_impact ? "true" : "false");
+        if (get_i64(b, "service_completed_at", c.service_completed_at))
+            set_winner("service_completed_at", id, e.author, std::to_string(c.service_completed_at));
+        if (get_i64(b, "due_at", c.due_at)) set_winner("due_at", id, e.author, std::to_string(c.due_at));
+        if (const Value* cl = mem(b, "client"); cl && cl->IsObject()) {
+            init(mem(*cl, "name"), "client_name", c.client.name);
+            init(mem(*cl, "contact"), "client_contact", c.client.contact);
+            init(mem(*cl, "channel"), "channel", c.client.channel);
         }
         if (c.status_history.empty()) c.status_history.push_back(StatusSpan{c.status, e.clock.wall_ms, 0});
     }
 
-    void field_set(const Event& e, const json::Value& b) {
-        std::string field, base;
-        json::get(b, "field", field);
-        json::get(b, "base", base);
-        const json::Value* v = json::member(b, "value");
-        if (!v) { invalid(e, "field.set without value"); return; }
-        std::string text = value_text(*v);
-        if (!set_scalar(e, field, text, base)) return;
-        if (field == "title") c.title = text;
-        else if (field == "description") c.description = text;
-        else if (field == "category") c.category = text;
-        else if (field == "priority") c.priority = text;
+    void field_set(const Event& e, const std::string& id, const Value& b) {
+        std::string_view field = str(b, "field"), base = str(b, "base");
+        const Value* v = mem(b, "value");
+        if (!v) { invalid(e, id, "field.set without value"); return; }
+        std::string buf;
+        std::string_view text = value_text(*v, buf);
+        if (!set_scalar(e, id, field, text, base)) return;
+        if (field == "title") c.title.assign(text);
+        else if (field == "description") c.description.assign(text);
+        else if (field == "category") c.category.assign(text);
+        else if (field == "priority") c.priority.assign(text);
         else if (field == "urgent") c.urgent = v->IsBool() && v->GetBool();
         else if (field == "high_impact") c.high_impact = v->IsBool() && v->GetBool();
-        else if (field == "client_name") c.client.name = text;
-        else if (field == "client_contact") c.client.contact = text;
-        else if (field == "channel") c.client.channel = text;
+        else if (field == "client_name") c.client.name.assign(text);
+        else if (field == "client_contact") c.client.contact.assign(text);
+        else if (field == "channel") c.client.channel.assign(text);
         else if (field == "service_completed_at") c.service_completed_at = v->IsInt64() ? v->GetInt64() : 0;
         else if (field == "due_at") c.due_at = v->IsInt64() ? v->GetInt64() : 0;
     }
 
     // Last writer wins in fold order; a write whose base is not the current winner was made
     // without seeing it: record the concurrent pair. Returns true (the write always applies).
-    bool set_scalar(const Event& e, const std::string& field, const std::string& value, const std::string& base) {
-        auto it = winners_.find(field);
-        if (it != winners_.end() && !base.empty() && base != it->second.event_id && it->second.value != value) {
-            Conflict k;
+    // `field`, `value` and `base` never point into the winners or the case state.
+    bool set_scalar(const Event& e, const std::string& id, std::string_view field, std::string_view value, std::string_view base) {
+        Winner* w = find_winner(field);
+        if (w && !base.empty() && base != w->event_id && w->value != value) {
+            Conflict& k = c.conflicts.emplace_back();
             k.kind = "field";
-            k.field = field;
-            k.kept_value = value;
+            k.field.assign(field);
+            k.kept_value.assign(value);
             k.kept_author = e.author;
-            k.kept_event = e.id();
-            k.other_value = it->second.value;
-            k.other_author = it->second.author;
-            k.other_event = it->second.event_id;
+            k.kept_event = id;
+            k.other_value = w->value;
+            k.other_author = w->author;
+            k.other_event = w->event_id;
             k.at = e.clock.wall_ms;
-            c.conflicts.push_back(std::move(k));
         }
-        winners_[field] = Winner{e.id(), e.author, value};
-        if (field == "assignee") c.assignee = value;
+        set_winner(field, id, e.author, value);
+        if (field == "assignee") c.assignee.assign(value);
         return true;
     }
 
-    void change_status(const Event& e, const std::string& to, const std::string& from) {
+    void change_status(const Event& e, const std::string& id, std::string_view to, std::string_view from) {
         if (to == c.status) return;  // already there (e.g. two devices resolved the same case)
-        Winner& last = winners_["status"];
+        Winner& last = winner("status");
         if (!vocab::transition_allowed(c.status, to)) {
-            Conflict k;
+            Conflict& k = c.conflicts.emplace_back();
             k.kind = "status";
             k.field = "status";
             k.kept_value = c.status;
             k.kept_author = last.author;
             k.kept_event = last.event_id;
-            k.other_value = to;
+            k.other_value.assign(to);
             k.other_author = e.author;
-            k.other_event = e.id();
+            k.other_event = id;
             k.at = e.clock.wall_ms;
-            c.conflicts.push_back(std::move(k));
             return;
         }
         if (!from.empty() && from != c.status) {
             // Valid now, but made from a status that had changed concurrently: show it.
-            Conflict k;
+            Conflict& k = c.conflicts.emplace_back();
             k.kind = "status";
             k.field = "status";
-            k.kept_value = to;
+            k.kept_value.assign(to);
             k.kept_author = e.author;
-            k.kept_event = e.id();
+            k.kept_event = id;
             k.other_value = c.status;
             k.other_author = last.author;
             k.other_event = last.event_id;
             k.at = e.clock.wall_ms;
-            c.conflicts.push_back(std::move(k));
         }
         const int64_t at = e.clock.wall_ms;
         if (!c.status_history.empty() && c.status_history.back().to == 0) c.status_history.back().to = at;
-        c.status_history.push_back(StatusSpan{to, at, 0});
-        c.status = to;
-        last = Winner{e.id(), e.author, to};
+        c.status_history.push_back(StatusSpan{std::string(to), at, 0});
+        c.status.assign(to);
+        last.event_id = id;
+        last.author = e.author;
+        last.value.assign(to);
         if (to == "resolved" && c.resolved_at == 0) c.resolved_at = at;
         if (to == "closed") c.closed_at = at;
         if (to == "in_progress" || to == "new" || to == "awaiting_client") { c.closed_at = 0; c.resolved_at = 0; }
     }
 };
 
+}  // namespace detail
+
+using detail::Folder;
+
+CaseFolder::CaseFolder() : f_(std::make_unique<Folder>()) {}
+CaseFolder::~CaseFolder() = default;
+CaseFolder::CaseFolder(CaseFolder&&) noexcept = default;
+CaseFolder& CaseFolder::operator=(CaseFolder&&) noexcept = default;
+
+namespace {
+bool key_before(const Hlc& ac, const std::string& ad, uint64_t an, const Event& b) {
+    if (!(ac == b.clock)) return ac < b.clock;
+    if (ad != b.device) return ad < b.device;
+    return an < b.counter;
+}
+}  // namespace
+
+bool CaseFolder::commutes(const Event& e) const {
+    // A reference assignment only sets `reference` (once: the first stands), the event count and
+    // the newest time: the same wherever it sits in the order, as long as it is the only one.
+    return e.type == ev::kRefAssigned && (f_->c.reference.empty() || f_->c.reference == f_->c.id);
+}
+
+bool CaseFolder::follows(const Event& e) const {
+    return !ordered_ || key_before(last_.clock, last_.device, last_.counter, e);
+}
+
+bool CaseFolder::try_apply(const Event& e) {
+    const bool order_free = commutes(e);
+    if (!order_free && !follows(e)) return false;
+    f_->apply(e);
+    if (!order_free) {
+        last_ = {e.clock, e.device, e.counter};
+        ordered_ = true;
+    }
+    if (!any_ || key_before(newest_.clock, newest_.device, newest_.counter, e)) {
+        newest_ = {e.clock, e.device, e.counter};
+        newest_id_ = f_->c.last_event;  // e.id(), just written by apply()
+        any_ = true;
+    }
+    f_->c.last_event = newest_id_;  // the last event in fold order, wherever it was applied
+    return true;
+}
+
+const CaseState& CaseFolder::current() const { return f_->c; }
+
+CaseState CaseFolder::state() const {
+    CaseState c = f_->c;
+    if (c.reference.empty()) c.reference = c.id;  // what Folder::finish does
+    return c;
+}
+
+namespace {
+// Asks for the start of an event's body ahead of its parse: the bodies of one case lie far apart
+// in memory, and parsing waits for each one in turn otherwise. Only a hint: no effect on results.
+inline void prefetch_body(const Event& e) {
+#if defined(__GNUC__) || defined(__clang__)
+    const char* p = e.body.data();
+    const size_t n = std::min<size_t>(e.body.size(), 256);
+    for (size_t off = 0; off < n; off += 64) __builtin_prefetch(p + off);
+#else
+    (void)e;
+#endif
+}
 }  // namespace
 
 CaseState fold_sorted(const std::vector<Event>& events) {
+    for (const auto& e : events) prefetch_body(e);
     Folder f;
     for (const auto& e : events) f.apply(e);
     f.finish();
     return std::move(f.c);
 }
 
-CaseState fold(std::vector<Event> events) {
-    std::sort(events.begin(), events.end(), event_before);
-    events.erase(std::unique(events.begin(), events.end(),
-                             [](const Event& a, const Event& b) { return a.device == b.device && a.counter == b.counter; }),
-                 events.end());
-    return fold_sorted(events);
+namespace {
+// A pointer to an event that std::sort handles like an Event: not trivially copyable, so the
+// library takes the same path for it (libc++ picks its insertion-sort cut-off by that trait).
+struct EventRef {
+    const Event* e;
+    explicit EventRef(const Event* p) : e(p) {}
+    EventRef(const EventRef& o) : e(o.e) {}
+    EventRef& operator=(const EventRef& o) {
+        e = o.e;
+        return *this;
+    }
+};
+}  // namespace
+
+namespace {
+template <class Range, class Ptr>
+CaseState fold_refs(const Range& events, Ptr ptr) {
+    // Sorts references instead of the events: std::sort then makes the same comparisons and moves
+    // as on copies of the events, so the order (of equal keys too: one id with two bodies) is the
+    // one sorting copies gives. Input already in strictly increasing order has only that order
+    // and is not sorted again.
+    std::vector<EventRef> order;
+    order.reserve(events.size());
+    bool ascending = true;
+    for (const auto& x : events) {
+        const Event& e = *ptr(x);
+        if (ascending && !order.empty() && !event_before(*order.back().e, e)) ascending = false;
+        order.emplace_back(&e);
+        prefetch_body(e);
+    }
+    if (!ascending)
+        std::sort(order.begin(), order.end(), [](const EventRef& a, const EventRef& b) { return event_before(*a.e, *b.e); });
+    order.erase(std::unique(order.begin(), order.end(),
+                            [](const EventRef& a, const EventRef& b) {
+                                return a.e->device == b.e->device && a.e->counter == b.e->counter;
+                            }),
+                order.end());
+    Folder f;
+    for (const EventRef& r : order) f.apply(*r.e);
+    f.finish();
+    return std::move(f.c);
+}
+}  // namespace
+
+CaseState fold(const std::vector<Event>& events) {
+    return fold_refs(events, [](const Event& e) { return &e; });
+}
+
+CaseState fold(const std::vector<const Event*>& events) {
+    return fold_refs(events, [](const Event* e) { return e; });
 }
 
 void write_case(json::Writer& w, const CaseState& c) {

@@ -8,6 +8,7 @@
 // as a conflict too, with both values and both authors, while LWW still decides the value.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -105,11 +106,43 @@ struct CaseState {
 // Folds events (any order, duplicates allowed) into the case they describe. Events must all carry
 // the same case id; the first in fold order should be case.created (a case whose creation has not
 // arrived yet still folds, with kind empty). Events that fail to parse are skipped and reported as
-// conflicts of kind "invalid" so nothing disappears silently.
-CaseState fold(std::vector<Event> events);
+// conflicts of kind "invalid" so nothing disappears silently. The events are not copied.
+CaseState fold(const std::vector<Event>& events);
+// The same for events held elsewhere (a merge of replicas folds without copying events).
+CaseState fold(const std::vector<const Event*>& events);
 
 // Same, for events already sorted and de-duplicated.
 CaseState fold_sorted(const std::vector<Event>& events);
+
+namespace detail { class Folder; }
+
+// The fold, one event at a time: applying events in fold order gives the state fold_sorted()
+// gives for all of them. The store keeps one per recently changed case so a new event costs one
+// apply instead of re-reading and re-folding the case's whole history. try_apply(e) applies e
+// when that gives the same state as a full fold: e sorts after every order-sensitive event
+// applied so far, or e commutes with all of them (the server's one reference assignment, which
+// is stamped when the case reaches the server and so often sorts after a device's later
+// uploads). Otherwise it returns false and changes nothing: fold the case again from scratch.
+class CaseFolder {
+public:
+    CaseFolder();
+    ~CaseFolder();
+    CaseFolder(CaseFolder&&) noexcept;
+    CaseFolder& operator=(CaseFolder&&) noexcept;
+    bool try_apply(const Event& e);
+    CaseState state() const;             // what fold_sorted() returns
+    const CaseState& current() const;    // the same without copying; `reference` may still be empty
+
+private:
+    struct Key { Hlc clock; std::string device; uint64_t counter = 0; };
+    bool follows(const Event& e) const;
+    bool commutes(const Event& e) const;
+    std::unique_ptr<detail::Folder> f_;
+    Key last_;    // newest order-sensitive event applied
+    Key newest_;  // newest event applied
+    std::string newest_id_;
+    bool ordered_ = false, any_ = false;
+};
 
 // Canonical JSON of a case (stable field order): replicas with the same events produce identical
 // bytes. Used on the wire, in the store, and by the convergence tests.

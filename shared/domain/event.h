@@ -5,6 +5,7 @@
 // events in (clock, device, counter) order, so every replica that holds the same set of events
 // computes the same case (see domain/case.h).
 #pragma once
+#include <charconv>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -68,7 +69,14 @@ struct Event {
     int schema = kEventSchemaVersion;
     std::string body;        // canonical compact JSON object
 
-    std::string id() const { return device + ":" + std::to_string(counter); }
+    std::string id() const {  // one allocation at most (none while it fits the small-string buffer)
+        char num[24];
+        const size_t digits = static_cast<size_t>(std::to_chars(num, num + sizeof num, counter).ptr - num);
+        std::string s;
+        s.reserve(device.size() + 1 + digits);
+        s.append(device).append(1, ':').append(num, digits);
+        return s;
+    }
 };
 
 inline constexpr const char* kServerDevice = "server";   // device id of events the server writes
@@ -76,8 +84,9 @@ inline constexpr const char* kServerAuthor = "system";  // author of server-writ
 
 // Fold order: (clock, device, counter). Total and identical on every replica.
 inline bool event_before(const Event& a, const Event& b) {
-    if (!(a.clock == b.clock)) return a.clock < b.clock;
-    if (a.device != b.device) return a.device < b.device;
+    if (a.clock.wall_ms != b.clock.wall_ms) return a.clock.wall_ms < b.clock.wall_ms;
+    if (a.clock.logical != b.clock.logical) return a.clock.logical < b.clock.logical;
+    if (const int d = a.device.compare(b.device)) return d < 0;
     return a.counter < b.counter;
 }
 

@@ -8,6 +8,8 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <list>
+#include <unordered_map>
 #include <map>
 #include <memory>
 #include <optional>
@@ -30,6 +32,14 @@ struct StoreOptions {
     bool server = false;  // server: assigns `seq` to every new event and tombstone
     bool wal = true;      // WAL journal (server); the browser uses the default rollback journal
     int busy_timeout_ms = 5000;
+    // Cases whose fold is kept in memory (least recently used dropped first); 0 = the default:
+    // 16384 on a server, 1024 on a client.
+    size_t fold_cache_cases = 0;
+    // Server: case rows may lag the events by at most this many events before apply_events folds
+    // them itself (readers always catch up first; see materialize()).
+    int64_t materialize_lag = 100000;
+    // Text search first walks this many rows in the requested order (see query_cases).
+    int search_walk_rows = 1000;
 };
 
 struct StoredEvent {
@@ -77,6 +87,7 @@ public:
 
     sqlite3* db() const { return db_; }
     const StoreOptions& options() const { return opts_; }
+    void set_search_walk_rows(int rows) { opts_.search_walk_rows = rows; }  // tests: exercise both search steps
 
     // ---- transactions (re-entrant: nested calls join the outer transaction) ----
     Status begin();
@@ -106,6 +117,14 @@ public:
                                        bool fold = true);
     // Re-folds the cases left by apply_events(..., fold = false), once each.
     Status fold_deferred();
+    // Server: case rows are written behind the events (write-behind). apply_events stores events
+    // only; materialize() re-folds, once each, the cases of every event whose seq is above the
+    // meta "folded_seq" mark and moves the mark, in one transaction. Every reader of case rows
+    // below calls it first, so callers always see rows that match the events; a crash between the
+    // two leaves the mark behind and the next read catches up. Client: same as fold_deferred().
+    Status materialize();
+    // Server: events stored but not yet folded into case rows (0 on a client).
+    int64_t unmaterialized();
     std::optional<StoredEvent> find_event(const std::string& id);
     Expected<std::vector<Event>> case_events(const std::string& case_id);
     // Events with seq > after, ascending, at most limit (server and client).
@@ -113,7 +132,16 @@ public:
     int64_t max_seq();
 
     // ---- cases ----
+    // Brings the device's text-search index up to date with the rows (searches do it themselves;
+    // an idle moment after a sync is a good time to call it). No-op on a server.
+    Status refresh_search_index();
     std::optional<CaseState> load_case(const std::string& id_or_reference);
+    // The fold of a case by id, from the fold cache or its events; no catch-up of the rows first
+    // (for loops over ids just read from the rows). A case without events folds to an empty id.
+    Expected<CaseState> fold_case(const std::string& case_id);
+    // The case's fold when the store has it in memory, else nullptr (no I/O). Valid until the
+    // next call into the store. `reference` may still be empty (= the case id).
+    const CaseState* cached_case(const std::string& case_id);
     Expected<std::vector<CaseRow>> query_cases(const CaseQuery& q);
     int64_t count_cases(const CaseQuery& q);
     Expected<std::vector<CaseState>> all_cases(const std::vector<std::string>& teams = {});
@@ -159,6 +187,15 @@ private:
     void reset_statements();
     void abort_transaction();
     Status refold(const std::string& case_id, int64_t now);
+    Status prepare_search_index();
+    Status mark_search_pending(const std::string& case_id);
+    Status delete_case_row(const std::string& case_id);
+    int64_t folded_seq();
+    CaseFolder* cached_fold(const std::string& case_id);
+    void cache_fold(const std::string& case_id, CaseFolder folder);
+    void forget_fold(const std::string& case_id);
+    // Keeps the cached fold of e's case current after e was inserted.
+    void fold_into_cache(const Event& e, const std::string& id);
     Status write_case_row(const CaseState& c, int64_t now);
     int64_t next_seq();
     Status save_seq();
@@ -177,6 +214,12 @@ private:
     int64_t last_seq_ = -1;  // server: cached sequence counter
     bool seq_dirty_ = false;
     std::set<std::string> deferred_folds_;  // cases applied with fold = false, not yet re-folded
+    // Fold cache: every stored event of a cached case has been applied to its folder, in order.
+    // Dropped whole when a transaction rolls back; an event arriving out of order drops its case.
+    struct CachedFold { CaseFolder folder; std::list<std::string>::iterator lru; };
+    std::unordered_map<std::string, CachedFold> fold_cache_;
+    std::list<std::string> fold_lru_;  // front = most recently used
+    bool search_index_ = false;        // case_search + case_fts kept (client stores)
 };
 
 }  // namespace cl

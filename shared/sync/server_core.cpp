@@ -33,17 +33,34 @@ std::string SyncServer::assign_reference(int64_t now) {
 
 namespace {
 
-// Team of an existing case (from its materialised row), or "".
+// Team of an existing case, or "". Read from its first stored event, not its row: rows are
+// written behind the events (Store::materialize) and a case's team never changes.
 std::string case_team(Store& store, const std::string& case_id) {
-    sql::Stmt& s = store.stmt("SELECT team FROM cases WHERE id=?1");
+    if (const CaseState* c = store.cached_case(case_id)) return c->team;  // folded in memory: no I/O
+    sql::Stmt& s = store.stmt("SELECT team FROM events WHERE case_id=?1 LIMIT 1");
     s.bind(1, case_id);
-    return s.step() ? s.text(0) : std::string();
+    std::string team = s.step() ? s.text(0) : std::string();
+    s.reset();
+    return team;
 }
 
-std::string case_reference(Store& store, const std::string& case_id) {
-    sql::Stmt& s = store.stmt("SELECT reference FROM cases WHERE id=?1");
+// What the server knows of a case's reference from its stored events: whether it was created,
+// and its canonical FF reference when one was assigned.
+struct CaseRefState { bool created = false; std::string ref; };
+CaseRefState case_ref_state(Store& store, const std::string& case_id) {
+    CaseRefState r;
+    if (const CaseState* c = store.cached_case(case_id)) {  // no I/O for a case folded in memory
+        r.created = c->created_at != 0 || !c->created_by.empty();
+        if (!c->reference.empty() && c->reference != c->id) r.ref = c->reference;
+        return r;
+    }
+    sql::Stmt& s = store.stmt("SELECT type, body FROM events WHERE case_id=?1 AND type IN ('case.created','ref.assigned')");
     s.bind(1, case_id);
-    return s.step() ? s.text(0) : std::string();
+    while (s.step()) {
+        if (s.text(0) == ev::kCaseCreated) { r.created = true; continue; }
+        if (auto doc = json::parse(s.text(1))) json::get(doc->root(), "ref", r.ref);
+    }
+    return r;
 }
 
 }  // namespace
@@ -56,6 +73,8 @@ PushResponse SyncServer::push(const Caller& caller, const PushRequest& request) 
     valid.reserve(request.events.size());
     std::map<std::string, std::string> batch_team;  // case -> team as created in this batch
     std::set<std::string> seen_ids;
+    // Per case, once per batch (a batch holds many events of the same cases).
+    std::map<std::string, std::pair<bool, std::string>> known;  // case -> (purged, stored team)
 
     for (const Event& e : request.events) {
         const std::string id = e.id();
@@ -71,11 +90,16 @@ PushResponse SyncServer::push(const Caller& caller, const PushRequest& request) 
             continue;
         }
         if (!caller.can_write_team(e.team)) { refuse("forbidden", "no write access to team '" + e.team + "'"); continue; }
-        if (store_.is_purged(e.case_id)) {
+        auto kit = known.find(e.case_id);
+        if (kit == known.end()) {
+            bool purged = store_.is_purged(e.case_id);
+            kit = known.emplace(e.case_id, std::make_pair(purged, purged ? std::string() : case_team(store_, e.case_id))).first;
+        }
+        if (kit->second.first) {
             refuse("purged", "case " + e.case_id + " was removed under the retention policy; this change cannot be kept");
             continue;
         }
-        std::string team = case_team(store_, e.case_id);
+        std::string team = kit->second.second;
         if (team.empty()) {
             auto it = batch_team.find(e.case_id);
             if (it != batch_team.end()) team = it->second;
@@ -90,7 +114,8 @@ PushResponse SyncServer::push(const Caller& caller, const PushRequest& request) 
     }
 
     Status st = store_.transact([&]() -> Status {
-        // Cases are folded once, after the reference events below are in (fold_deferred).
+        // The server store writes case rows behind the events (Store::materialize): nothing is
+        // folded here; the next reader of case rows folds every touched case once.
         auto applied = store_.apply_events(valid, {}, /*fold=*/false);
         if (!applied) return applied.error();
         resp.accepted = applied->inserted;
@@ -107,14 +132,10 @@ PushResponse SyncServer::push(const Caller& caller, const PushRequest& request) 
         const std::string counter_key = "ref_counter_" + std::to_string(year);
         int64_t ref_counter = -1;
         for (const auto& case_id : touched) {
-            // The row still holds the state before this batch (folding is deferred); a reference
-            // is never assigned by a pushed event, so "already has an FF- reference" is unchanged.
-            std::string ref = case_reference(store_, case_id);
-            if (ref.rfind("FF-", 0) != 0 || ref == case_id) {
-                auto evs = store_.case_events(case_id);
-                if (!evs) return evs.error();
-                bool created = std::any_of(evs->begin(), evs->end(), [](const Event& e) { return e.type == ev::kCaseCreated; });
-                if (!created) continue;  // creation not here yet; reference comes with it
+            CaseRefState known = case_ref_state(store_, case_id);
+            std::string ref = known.ref;
+            if (ref.empty()) {
+                if (!known.created) continue;  // creation not here yet; reference comes with it
                 if (ref_counter < 0) {
                     auto v = store_.meta(counter_key);
                     ref_counter = v ? std::stoll(*v) : 0;
@@ -124,7 +145,7 @@ PushResponse SyncServer::push(const Caller& caller, const PushRequest& request) 
                 ref = buf;
                 json::Writer w;
                 w.begin_object().kv("ref", ref).end_object();
-                ref_events.push_back(Store::LocalEvent{case_id, evs->front().team, kServerAuthor, ev::kRefAssigned, w.take()});
+                ref_events.push_back(Store::LocalEvent{case_id, case_team(store_, case_id), kServerAuthor, ev::kRefAssigned, w.take()});
             }
             resp.refs[case_id] = ref;
         }
@@ -134,7 +155,7 @@ PushResponse SyncServer::push(const Caller& caller, const PushRequest& request) 
             auto written = store_.record_local_batch(ref_events, now, /*fold=*/false);
             if (!written) return written.error();
         }
-        return store_.fold_deferred();
+        return Status{};
     });
     if (!st) {
         // Nothing was committed: report every event as not accepted so the device retries.
@@ -188,6 +209,7 @@ RetentionOutcome SyncServer::run_retention(const RetentionPolicy& policy, bool d
     for (const auto& [kind, m] : policy.months_after_closure) min_months = std::min(min_months, m);
     const int64_t cutoff = add_months_utc(now, -min_months) + 4 * kDayMs;
     std::vector<std::string> ids;
+    if (Status st = store_.materialize(); !st) return out;  // rows must match the events first
     {
         sql::Stmt& s = store_.stmt("SELECT id FROM cases WHERE closed_at > 0 AND closed_at <= ?1 ORDER BY closed_at, id");
         s.bind(1, cutoff);
@@ -205,8 +227,8 @@ RetentionOutcome SyncServer::run_retention(const RetentionPolicy& policy, bool d
     };
     if (!dry_run && !store_.begin()) return out;
     for (const auto& id : ids) {
-        auto c = store_.load_case(id);
-        if (!c) continue;
+        auto c = store_.fold_case(id);  // rows were brought up to date above
+        if (!c || c->id.empty()) continue;
         const int64_t ends = retention_ends_at(*c, policy);
         if (ends == 0 || ends > now) continue;
         RetentionOutcome::Item item{c->id, c->reference, c->kind, c->team,

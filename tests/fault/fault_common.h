@@ -64,7 +64,9 @@ struct Snapshot {
 inline Snapshot snapshot_of(Store& store, bool tomb_seq_in_compare = true) {
     Snapshot s;
     {
-        sql::Stmt q(store.db(), "SELECT id, json FROM cases");
+        // The materialised row's columns (the case itself is re-folded from its events on read).
+        sql::Stmt q(store.db(), "SELECT id, reference || '|' || status || '|' || team || '|' || assignee || '|' || updated_at"
+                                " || '|' || closed_at || '|' || next_due || '|' || conflicts || '|' || search FROM cases");
         while (q.step()) s.cases[q.text(0)] = q.text(1);
     }
     {

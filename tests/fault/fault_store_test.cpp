@@ -226,6 +226,35 @@ TEST(FaultStore, PushCreatingCasesIsAllOrNothing) {
     run_all_modes("push-spill", base, sc);
 }
 
+// (a2) The server writes case rows behind the events: materialize() folds every case with
+// events above the folded_seq mark and moves the mark, all in one transaction.
+TEST(FaultStore, MaterializingCaseRowsIsAllOrNothing) {
+    TempDir dir("materialize-base");
+    std::string base = dir.file("server.db");
+    FakeClock clock;
+    {
+        ServerPeer server(clock, base);
+        ClientPeer a(clock, "alice", "north");
+        a.store->set_meta("device_id", "dalice");
+        std::string first = a.create_case(created_body("feedback", "Existing"));
+        synchronize(server, {&a});
+        ASSERT_EQ(server.store->case_count(), 1);  // a read: rows caught up
+        clock.now += 60000;
+        for (int i = 0; i < 4; ++i) a.create_case(created_body(i % 2 ? "feedback" : "aftercare", "New " + std::to_string(i)));
+        ASSERT_TRUE(a.record(first, ev::kNoteAdded, R"({"text":"called back"})"));
+        synchronize(server, {&a});  // pushed and pulled, not read: rows are behind
+        ASSERT_GT(server.store->unmaterialized(), 0);
+    }
+    Scenario sc;
+    sc.opts = server_opts();
+    sc.now = clock.now;
+    sc.op = [&](Store& store) {
+        Status st = store.materialize();
+        return st && store.unmaterialized() == 0;
+    };
+    run_all_modes("materialize", base, sc);
+}
+
 // (b) A retention sweep purging closed cases (each purge: delete events and row, write a
 // tombstone with a new seq). The sweep purges case by case, so a failed attempt may leave some
 // cases purged: each case must be either untouched or completely purged, and the tombstone seqs
@@ -297,8 +326,12 @@ TEST(FaultStore, RetentionSweepPurgesEachCaseAtomically) {
         int64_t expect = last_before + 1;
         for (int64_t s : seqs)
             if (s != expect++) return ::testing::AssertionFailure() << "gap in tombstone seqs at " << s;
+        // folded_seq (the write-behind mark of case rows) may move: the sweep first brings the rows
+        // up to date in a transaction of its own. It must never pass the counter.
         for (const auto& [k, v] : before.meta)
-            if (k != "last_seq" && got.meta.at(k) != v) return ::testing::AssertionFailure() << "meta " << k << " changed";
+            if (k != "last_seq" && k != "folded_seq" && got.meta.at(k) != v) return ::testing::AssertionFailure() << "meta " << k << " changed";
+        if (got.meta.count("folded_seq") && std::stoll(got.meta.at("folded_seq")) > last_got)
+            return ::testing::AssertionFailure() << "folded_seq is ahead of last_seq";
         return ::testing::AssertionSuccess();
     };
     run_all_modes("retention", base, sc);

@@ -5,6 +5,7 @@
 #include <random>
 #include <set>
 
+#include "store/sqlite_util.h"
 #include "sync_harness.h"
 
 using namespace cl;
@@ -394,4 +395,177 @@ TEST(SyncStore, LocalClockMovesPastPulledEventsAfterRestart) {
     EXPECT_TRUE(newest < e->clock);
     EXPECT_EQ(b.store->load_case(id)->description, "bob, after seeing alice");
     std::remove(path.c_str());
+}
+
+// The store folds incrementally (a cache of per-case folds) and, on a server, writes case rows
+// behind the events. Whatever the arrival order, batch split, cache size and rollbacks, every
+// case it returns must equal a fresh fold of the events it holds, and every row must match.
+TEST(SyncStore, IncrementalFoldAndWriteBehindRowsMatchAFreshFold) {
+    FakeClock clock;
+    ClientPeer a(clock, "alice", "north"), b(clock, "bob", "north");
+    std::vector<std::string> ids;
+    for (int i = 0; i < 6; ++i) {
+        ClientPeer& p = i % 2 ? b : a;
+        ids.push_back(p.create_case(body_created("feedback", "Client " + std::to_string(i), "case " + std::to_string(i))));
+        clock.now += 1000;
+    }
+    // Both devices see every case, then edit concurrently.
+    std::vector<Event> all;
+    for (ClientPeer* p : {&a, &b}) {
+        auto evs = p->store->pending_events();
+        ASSERT_TRUE(evs.ok());
+        all.insert(all.end(), evs->begin(), evs->end());
+    }
+    ASSERT_TRUE(a.store->apply_events(all).ok());
+    ASSERT_TRUE(b.store->apply_events(all).ok());
+    std::mt19937 rng(7);
+    for (int k = 0; k < 60; ++k) {
+        ClientPeer& p = rng() % 2 ? a : b;
+        const std::string& id = ids[rng() % ids.size()];
+        clock.now += 500;
+        auto e = (k % 3 == 0) ? p.record(id, ev::kNoteAdded, R"({"text":"note )" + std::to_string(k) + R"("})")
+                              : p.record(id, ev::kFieldSet, body_field("title", "title " + std::to_string(k), ""));
+        ASSERT_TRUE(e.ok());
+        all.push_back(*e);
+    }
+    // The server's reference assignments: stamped when a case reached it, often later than
+    // edits a device uploads afterwards (they commute with everything; see CaseFolder).
+    for (size_t i = 0; i < ids.size(); ++i) {
+        Event r;
+        r.device = kServerDevice;
+        r.counter = i + 1;
+        r.clock = Hlc{clock.now + (i % 2 ? 100000 : -20000), 0};
+        r.case_id = ids[i];
+        r.team = "north";
+        r.author = kServerAuthor;
+        r.type = ev::kRefAssigned;
+        r.body = R"({"ref":"FF-2024-000)" + std::to_string(i + 1) + R"("})";
+        all.push_back(r);
+    }
+    for (int round = 0; round < 4; ++round) {
+        std::shuffle(all.begin(), all.end(), rng);
+        StoreOptions o;
+        o.server = round % 2 == 0;
+        o.fold_cache_cases = round < 2 ? 2 : 64;  // tiny cache: evictions on every batch
+        o.materialize_lag = 7;
+        auto s = Store::open(":memory:", o);
+        ASSERT_TRUE(s.ok());
+        Store& store = **s;
+        store.set_clock(clock.fn());
+        size_t i = 0;
+        while (i < all.size()) {
+            size_t n = 1 + rng() % 9;
+            std::vector<Event> batch(all.begin() + i, all.begin() + std::min(all.size(), i + n));
+            if (rng() % 4 == 0 && i + n < all.size()) {
+                // Later events applied, then rolled back: nothing of them may stay in a fold.
+                std::vector<Event> later(all.begin() + i + n, all.begin() + std::min(all.size(), i + 2 * n));
+                ASSERT_TRUE(store.begin().ok());
+                ASSERT_TRUE(store.apply_events(later).ok());
+                store.rollback();
+            }
+            ASSERT_TRUE(store.apply_events(batch).ok());
+            i += n;
+            for (const auto& id : ids) {
+                auto evs = store.case_events(id);
+                ASSERT_TRUE(evs.ok());
+                auto got = store.load_case(id);
+                if (evs->empty()) {
+                    EXPECT_FALSE(got.has_value()) << id;
+                    continue;
+                }
+                if (!got) {
+                    // the row is written once the case's first event is in
+                    ADD_FAILURE() << "round " << round << ": no case " << id << " after " << i << " events";
+                    continue;
+                }
+                EXPECT_EQ(case_to_json(*got), case_to_json(fold(*evs))) << "round " << round << ", case " << id;
+            }
+            CaseQuery q;
+            q.limit = 1000;
+            auto rows = store.query_cases(q);
+            ASSERT_TRUE(rows.ok());
+            for (const auto& r : *rows) {
+                auto evs = store.case_events(r.id);
+                ASSERT_TRUE(evs.ok());
+                CaseState c = fold(*evs);
+                EXPECT_EQ(r.title, c.title) << r.id;
+                EXPECT_EQ(r.updated_at, c.updated_at) << r.id;
+                EXPECT_EQ(r.conflicts, static_cast<int>(c.conflicts.size())) << r.id;
+            }
+        }
+        EXPECT_EQ(store.unmaterialized(), 0);
+    }
+}
+
+// Text search: a client store answers through a walk of the first rows in order, then its trigram
+// index; a server store through the walk, then a scan. Both must give exactly what a plain scan
+// of every row's search text gives, for frequent, rare, short, quoted and non-ASCII terms, every
+// sort and page, and after edits and purges change the text.
+TEST(SyncStore, TextSearchMatchesAPlainScanOnClientAndServer) {
+    FakeClock clock;
+    ServerPeer server(clock);
+    ClientPeer a(clock, "alice", "north");
+    // A short walk, so both steps run: frequent words within it, rare ones past it.
+    for (Store* s : {a.store.get(), server.store.get()}) s->set_search_walk_rows(40);
+    std::mt19937 rng(11);
+    const char* names[] = {"Acme Ltd", "Müller GmbH", "O'Brien & Sons", "Zebra Foods", "Said \"hi\" Inc"};
+    std::vector<std::string> ids;
+    for (int i = 0; i < 240; ++i) {
+        std::string desc = std::string(rng() % 10 < 6 ? "late delivery" : "kind staff") + (rng() % 40 == 0 ? " refundable" : "");
+        ids.push_back(a.create_case(body_created(rng() % 2 ? "feedback" : "aftercare", names[rng() % 5], desc)));
+        clock.now += 60000;
+        if (rng() % 7 == 0) ASSERT_TRUE(a.record(ids.back(), ev::kNoteAdded, R"({"text":"Called back, ZZ top"})"));
+    }
+    synchronize(server, {&a});
+    auto reference = [](Store& s, const CaseQuery& q) {
+        // the plain scan, on the same rows
+        std::string order = q.sort == "updated" ? "updated_at" : q.sort == "client" ? "client_name"
+                                                              : "CASE WHEN next_due = 0 THEN 1 ELSE 0 END, next_due";
+        const char* dir = q.descending ? " DESC" : " ASC";
+        std::string t = q.text;
+        for (char& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        sql::Stmt st(s.db(), "SELECT id FROM cases WHERE instr(search, ?1) > 0 ORDER BY " + order + dir + ", id" + dir +
+                                 " LIMIT " + std::to_string(q.limit) + " OFFSET " + std::to_string(q.offset));
+        st.bind(1, t);
+        std::vector<std::string> out;
+        while (st.step()) out.push_back(st.text(0));
+        sql::Stmt n(s.db(), "SELECT count(*) FROM cases WHERE instr(search, ?1) > 0");
+        n.bind(1, t);
+        return std::make_pair(out, n.step() ? n.i64(0) : -1);
+    };
+    auto check_all = [&](const std::string& when) {
+        for (Store* s : {a.store.get(), server.store.get()}) {
+            for (std::string term : {"late", "LATE", "refund", "müller", "o'brien", "\"hi\"", "zz", "z", "zebra foods", "nothing-here"}) {
+                for (const char* sort : {"due", "updated", "client"}) {
+                    for (int offset : {0, 7, 150}) {
+                        CaseQuery q;
+                        q.text = term;
+                        q.sort = sort;
+                        q.descending = offset == 7;
+                        q.limit = 25;
+                        q.offset = offset;
+                        q.now = clock.now;
+                        auto got = s->query_cases(q);
+                        ASSERT_TRUE(got.ok()) << got.error().message;
+                        std::vector<std::string> got_ids;
+                        for (auto& r : *got) got_ids.push_back(r.id);
+                        auto [want, count] = reference(*s, q);
+                        EXPECT_EQ(got_ids, want) << when << ": '" << term << "' sort " << sort << " offset " << offset
+                                                 << (s == a.store.get() ? " (client)" : " (server)");
+                        EXPECT_EQ(s->count_cases(q), count) << when << ": count of '" << term << "'";
+                    }
+                }
+            }
+        }
+    };
+    check_all("after sync");
+    // Edits change the text (a note with a rare word), a purge removes a case: the index follows.
+    ASSERT_TRUE(a.record(ids[3], ev::kNoteAdded, R"({"text":"zebra crossing refund"})"));
+    Tombstone t;
+    t.case_id = ids[5];
+    t.reason = "test";
+    ASSERT_TRUE(a.store->purge_case(ids[5], t).ok());
+    ASSERT_TRUE(server.store->purge_case(ids[5], t).ok());
+    synchronize(server, {&a});
+    check_all("after edits");
 }

@@ -1,0 +1,178 @@
+// Client cold start (issue 6): first frame of the real web client in headless Chromium, served by
+// the real closeloop-server over loopback, and the gzipped size of what the browser downloads.
+//   node coldstart.mjs --server PATH/closeloop-server --www DIR [--runs 5] [--chromium /usr/bin/chromium]
+//
+// - Cold: every run launches Chromium on a new, empty profile directory (no HTTP cache, no service
+//   worker, no IndexedDB, no compiled-code cache), navigates to the server and reads
+//   window.closeloopFirstFrame: performance.now() (ms since navigation start) recorded by the client
+//   at the end of the frame that takes the loading screen down (client/main.cpp, frame 2). The
+//   frame is handed to the compositor when that callback returns.
+// - Warm: in the same profile, once the service worker controls the page (its install cached the
+//   app shell), the page is reloaded and the same mark read: the shell comes from the service
+//   worker's cache, the wasm from the cache (with whatever compiled code Chromium kept).
+// - Sizes: closeloop.wasm and closeloop.js compressed with zlib gzip level 9 in node (the server
+//   itself sends them uncompressed; a reverse proxy or CDN would gzip them). MB = 10^6 bytes.
+// Chromium runs with the flags of tests/e2e/lib.mjs (SwiftShader: WebGL2 in software, on the CPU).
+// Prints {"figures":[...],"skipped":[...]} like the other parts.
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { arg, benchDir, median } from './common.mjs';
+
+const root = path.resolve(benchDir, '..');
+const serverBin = arg('server', '');
+const www = path.resolve(arg('www', path.join(root, 'build/web/client/www')));
+const runs = Math.max(1, Number(arg('runs', '5')));
+const chromiumPath = arg('chromium', process.env.CHROMIUM || '/usr/bin/chromium');
+const timeoutMs = 60000;
+
+const figures = [], skipped = [];
+const done = () => { process.stdout.write(JSON.stringify({ figures, skipped }) + '\n'); };
+const skip = (system, reason) => { skipped.push({ scenario: 'coldstart', system, reason }); process.stderr.write(`  coldstart skipped: ${reason}\n`); };
+
+function fig(metric, unit, vals, note, { msWall = false } = {}) {
+  const f = { scenario: 'coldstart', system: 'closeloop', metric, unit, value: median(vals), runs: vals,
+    wall_s: msWall ? median(vals) / 1000 : null, cpu_s: null, n: 1, note };
+  figures.push(f);
+  process.stderr.write(`  ${'coldstart'.padEnd(12)} ${'closeloop'.padEnd(22)} ${metric.padEnd(48)} ${f.value.toFixed(1).padStart(10)} ${unit}` +
+    ` (runs ${vals.map((v) => v.toFixed(unit === 'ms' ? 0 : 1)).join(' / ')})\n`);
+  return f;
+}
+
+// ---- sizes ----
+const wasmFile = path.join(www, 'closeloop.wasm'), jsFile = path.join(www, 'closeloop.js');
+if (!fs.existsSync(wasmFile) || !fs.existsSync(jsFile)) {
+  skip('closeloop', `no web client build in ${www} (closeloop.wasm / closeloop.js missing)`);
+  done();
+  process.exit(0);
+}
+const gz = (file) => zlib.gzipSync(fs.readFileSync(file), { level: 9 }).length;
+const wasmGz = gz(wasmFile), jsGz = gz(jsFile);
+const rawKb = (f) => (fs.statSync(f).size / 1000).toFixed(0);
+fig('closeloop.wasm gzip -9', 'kB', [wasmGz / 1000], `${rawKb(wasmFile)} kB uncompressed`);
+fig('closeloop.js gzip -9', 'kB', [jsGz / 1000], `${rawKb(jsFile)} kB uncompressed`);
+fig('wasm + JS gzip -9', 'MB', [(wasmGz + jsGz) / 1e6], 'closeloop.wasm + closeloop.js, zlib level 9; MB = 10^6 bytes');
+{
+  // Everything a first visit downloads (the service worker caches the same list), for information.
+  const all = [];
+  const walk = (d) => { for (const e of fs.readdirSync(d, { withFileTypes: true })) { const p = path.join(d, e.name); if (e.isDirectory()) walk(p); else if (e.name !== 'version.txt') all.push(p); } };
+  walk(www);
+  const total = all.reduce((s, f) => s + gz(f), 0), raw = all.reduce((s, f) => s + fs.statSync(f).size, 0);
+  fig('all shell files gzip -9 (first visit)', 'MB', [total / 1e6],
+    `${all.length} files (${all.map((f) => path.relative(www, f)).join(', ')}); ${(raw / 1e6).toFixed(2)} MB uncompressed`);
+}
+
+// ---- first frame ----
+const js = fs.readFileSync(jsFile, 'utf8');
+if (!js.includes('closeloopFirstFrame')) {
+  skip('closeloop', `the web build in ${www} predates the first-frame mark (client/main.cpp): rebuild it`);
+  done();
+  process.exit(0);
+}
+if (!serverBin || !fs.existsSync(serverBin)) { skip('closeloop', `closeloop-server not found (${serverBin || 'no --server'})`); done(); process.exit(0); }
+if (!fs.existsSync(chromiumPath)) { skip('closeloop', `no Chromium at ${chromiumPath}`); done(); process.exit(0); }
+let chromium, chromiumArgs;
+try {
+  ({ chromium } = createRequire(path.join(root, 'tests/e2e/package.json'))('playwright-core'));
+  ({ chromiumArgs } = await import(pathToFileURL(path.join(root, 'tests/e2e/lib.mjs')).href));
+} catch (e) {
+  skip('closeloop', `playwright-core not installed in tests/e2e (cd tests/e2e && npm install): ${String(e).split('\n')[0]}`);
+  done();
+  process.exit(0);
+}
+
+async function startServer() {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-coldstart-data-'));
+  const env = { ...process.env, CLOSELOOP_ADMIN_PASSWORD: 'coldstart-admin-pw' };
+  const proc = spawn(serverBin, ['--host', '127.0.0.1', '--port', '0', '--data', dataDir, '--static', www, '--sweep-interval', '0'],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stderr.on('data', (d) => { out += d; });
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('server did not start: ' + out)), 15000);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/[^/\s]+\/)/);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    });
+    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited (${code}): ${out}`)); });
+  });
+  const stop = async () => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      const exited = new Promise((r) => proc.on('exit', r));
+      proc.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    }
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  };
+  return { url, stop };
+}
+
+// What the page saw: first frame, when closeloop.wasm arrived, whether it came from the network
+// (transferSize > 0) or through the service worker (workerStart > 0), and whether the navigation
+// itself was served by a service worker (the page controlled from the start).
+async function readMarks(page) {
+  await page.waitForFunction(() => window.closeloopFirstFrame > 0, null, { timeout: timeoutMs, polling: 50 });
+  return page.evaluate(() => {
+    const res = performance.getEntriesByType('resource');
+    const w = res.find((e) => e.name.endsWith('/closeloop.wasm')), j = res.find((e) => e.name.endsWith('/closeloop.js'));
+    const nav = performance.getEntriesByType('navigation')[0];
+    return { first: window.closeloopFirstFrame, jsStart: j ? j.startTime : null, wasmEnd: w ? w.responseEnd : null, wasmTransfer: w ? w.transferSize : null,
+      wasmViaWorker: w ? w.workerStart > 0 : null, controlled: !!(nav && nav.workerStart > 0) };
+  });
+}
+
+const cold = [], warm = [], wasmEnd = [], jsStart = [];
+let server = null;
+try {
+  server = await startServer();
+  process.stderr.write(`  closeloop-server ${server.url} serving ${www}; ${runs} runs, each on a new Chromium profile\n`);
+  for (let r = 0; r < runs; r++) {
+    const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-coldstart-profile-'));
+    const context = await chromium.launchPersistentContext(profile, {
+      executablePath: chromiumPath, headless: true, args: chromiumArgs, viewport: { width: 1366, height: 860 }, deviceScaleFactor: 1,
+    });
+    try {
+      const page = context.pages()[0] || await context.newPage();
+      const errors = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await page.goto(server.url, { waitUntil: 'commit' });
+      const c = await readMarks(page);
+      if (c.controlled) throw new Error('a "cold" page load was controlled by a service worker: the profile was not fresh');
+      cold.push(c.first);
+      if (c.wasmEnd != null) wasmEnd.push(c.wasmEnd);
+      if (c.jsStart != null) jsStart.push(c.jsStart);
+      // warm: wait until the service worker (install: app shell cached) controls the page, then reload
+      await page.waitForFunction(() => navigator.serviceWorker && navigator.serviceWorker.controller !== null, null, { timeout: timeoutMs });
+      await page.reload({ waitUntil: 'commit' });
+      const w = await readMarks(page);
+      if (!w.controlled) throw new Error('the warm reload was not controlled by the service worker');
+      warm.push(w.first);
+      process.stderr.write(`  run ${r + 1}: cold first frame ${c.first.toFixed(0)} ms (closeloop.js requested at ${c.jsStart?.toFixed(0)} ms, wasm in at ${c.wasmEnd?.toFixed(0)} ms, ` +
+        `${c.wasmTransfer} B over the network); warm ${w.first.toFixed(0)} ms (wasm via service worker: ${w.wasmViaWorker})` +
+        `${errors.length ? '; page errors: ' + errors.join(' | ') : ''}\n`);
+    } finally {
+      await context.close();
+      fs.rmSync(profile, { recursive: true, force: true });
+    }
+  }
+} catch (e) {
+  skip('closeloop', `first-frame runs failed after ${cold.length} run(s): ${String(e).split('\n')[0]}`);
+} finally {
+  if (server) await server.stop();
+}
+
+const env = `headless Chromium (SwiftShader: software WebGL2), closeloop-server on loopback, ${os.cpus().length} cores`;
+if (cold.length) {
+  fig('first frame, cold (new profile)', 'ms', cold, `navigation start -> first frame drawn; empty profile each run; ${env}`, { msWall: true });
+  // where the cold start goes (resource timing): boot.js probes WebGL2 before it requests closeloop.js
+  if (jsStart.length) fig('closeloop.js requested, cold', 'ms', jsStart, 'navigation start -> boot.js appends the loader script (after its WebGL2 probe); part of the cold start', { msWall: true });
+  if (wasmEnd.length) fig('closeloop.wasm received, cold', 'ms', wasmEnd, 'navigation start -> closeloop.wasm responseEnd; the rest up to the first frame is compile, IDBFS, app and GL start', { msWall: true });
+}
+if (warm.length) fig('first frame, warm (reload: service worker + cache)', 'ms', warm, `reload in the same profile; shell from the service worker cache; ${env}`, { msWall: true });
+done();

@@ -1,0 +1,167 @@
+// The fast paths of the fold: json::Parser (buffers reused from text to text, parsed in place) and
+// fold() sorting pointers instead of copies. Each is checked against the plain path it replaces.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+
+#include "core/json.h"
+#include "domain/case.h"
+#include "domain/event.h"
+
+using namespace cl;
+
+namespace {
+
+std::vector<std::string> tricky_texts() {
+    std::string deep;
+    for (int i = 0; i < 2000; ++i) deep += "[";
+    for (int i = 0; i < 2000; ++i) deep += "]";
+    std::string many = "{";
+    for (int i = 0; i < 30; ++i) many += "\"k" + std::to_string(i) + "\":" + std::to_string(i) + ",";
+    return {
+        R"({"text":"short"})",
+        "{\"text\":\"" + std::string(70000, 'x') + "\"}",  // more than the parser's own buffers
+        R"({"a":1,"a":2})",
+        R"({"b":1,"a":1,"b":2,"a":2})",                       // the smallest repeated name is reported
+        R"({"x":{"q":1,"q":2},"y":[{"p":1,"p":2}]})",          // and the first object in walk order
+        many + "\"k7\":0}",                                    // > 16 members, repeated
+        many + "\"end\":0}",                                   // > 16 members, all distinct
+        R"({"t\u0065xt":"x","text":"y"})",                     // repeated once unescaped
+        R"({"":1})",
+        "",
+        "{",
+        "[1,2",
+        R"({"text":"x"} trailing)",
+        std::string("{\"text\":\"x\"}\0junk", 17),            // a NUL ends the text for both
+        std::string("{\"text\":\"a\0b\"}", 14),
+        "{\"text\":\"\xff\"}",                                 // invalid UTF-8
+        "{\"text\":\"\xC3",                                    // truncated sequence at the end
+        "{\"text\":\"\xC3\xA9 \\u00e9 \\n \\\"q\\\" \\u0000\"}",
+        R"({"text":"\ud800"})",
+        "\xEF\xBB\xBF{\"text\":\"after a byte-order mark\"}",
+        "\xEF\xBB\xBF{\"text\":\"\xff\"}",                     // error offsets count the mark
+        "\xEF{\"text\":\"partial mark\"}",
+        "\xBB\xBF{}",
+        "\xEF\xBB\xBF",
+        R"({"n":-0,"m":1.0e2,"big":18446744073709551615,"neg":-9223372036854775808,"d":1e400})",
+        R"({"n":1.5,"arr":[true,false,null,{"k":"v"}],"o":{"client":{"name":"N"}}})",
+        "{\"x\":" + deep + "}",
+        "  [ \"not an object\" ]  ",
+        R"("just a string")",
+    };
+}
+
+std::string describe(const Expected<const json::Value*>& r) {
+    return r ? "ok " + json::to_string(**r) : "error " + r.error().code + ": " + r.error().message;
+}
+std::string describe(const Expected<json::Document>& r) {
+    return r ? "ok " + json::to_string(r->root()) : "error " + r.error().code + ": " + r.error().message;
+}
+
+Event make(const std::string& dev, uint64_t n, int64_t t, const std::string& type, const std::string& body) {
+    Event e;
+    e.device = dev;
+    e.counter = n;
+    e.clock = Hlc{t, 0};
+    e.case_id = "c-1";
+    e.team = "north";
+    e.author = "u-" + dev;
+    e.type = type;
+    e.body = body;
+    return e;
+}
+
+// What fold() did before it sorted pointers: sort copies, drop repeated ids, fold in order.
+CaseState reference_fold(std::vector<Event> events) {
+    std::sort(events.begin(), events.end(), event_before);
+    events.erase(std::unique(events.begin(), events.end(),
+                             [](const Event& a, const Event& b) { return a.device == b.device && a.counter == b.counter; }),
+                 events.end());
+    return fold_sorted(events);
+}
+
+}  // namespace
+
+TEST(JsonParser, GivesWhatParseGivesTextAfterText) {
+    auto texts = tricky_texts();
+    json::Parser p;
+    // Twice over, forwards then backwards, so every text follows texts of other sizes and outcomes.
+    for (int round = 0; round < 2; ++round) {
+        for (size_t i = 0; i < texts.size(); ++i) {
+            const std::string& t = texts[round == 0 ? i : texts.size() - 1 - i];
+            EXPECT_EQ(describe(p.parse(t)), describe(json::parse(t))) << "text #" << i << " round " << round;
+        }
+    }
+    EXPECT_EQ(describe(p.parse(texts[0], 5)), describe(json::parse(texts[0], 5)));  // size limit
+    EXPECT_EQ(p.parse(R"({"a":{"a":1},"b":[{"a":1},{"a":2}]})").ok(), true);
+    EXPECT_EQ(p.parse(R"({"x":[{"b":1,"c":2,"b":3}]})").error().code, "bad_json");
+}
+
+TEST(JsonParser, RootStaysValidUntilTheNextParse) {
+    json::Parser p;
+    auto r = p.parse(R"({"name":"a string long enough not to be stored inline","n":7})");
+    ASSERT_TRUE(r.ok());
+    const json::Value& root = **r;
+    std::string name;
+    ASSERT_TRUE(json::get(root, "name", name));
+    EXPECT_EQ(name, "a string long enough not to be stored inline");
+    auto bad = p.parse("{oops");
+    EXPECT_FALSE(bad.ok());
+    auto again = p.parse(R"({"name":"b"})");
+    ASSERT_TRUE(again.ok());
+    ASSERT_TRUE(json::get(**again, "name", name));
+    EXPECT_EQ(name, "b");
+}
+
+TEST(Fold, SortsLikeSortingCopiesEvenWithRepeatedIds) {
+    // Up to 41 events in shuffled orders, with repeated ids whose bodies differ: which copy stands
+    // must not change.
+    std::vector<Event> evs = {make("d1", 1, 1000, ev::kCaseCreated, R"({"kind":"feedback","title":"t0"})")};
+    std::mt19937 rng(7);
+    for (int i = 0; i < 40; ++i) {
+        std::string dev = "d" + std::to_string(1 + i % 3);
+        uint64_t n = 2 + static_cast<uint64_t>(i / 3) % 5;
+        int64_t t = 1000 + 100 * static_cast<int64_t>(rng() % 6);
+        std::string body = i % 4 == 0 ? R"({"field":"title","value":"v)" + std::to_string(i) + R"(","base":"d1:1"})"
+                                       : R"({"text":"note )" + std::to_string(i) + R"("})";
+        evs.push_back(make(dev, n, t, i % 4 == 0 ? ev::kFieldSet : ev::kNoteAdded, body));
+    }
+    for (size_t size : {5u, 8u, 17u, 25u, 33u, 41u}) {  // around the libraries' insertion-sort cut-offs
+        for (int k = 0; k < 8; ++k) {
+            std::shuffle(evs.begin(), evs.end(), rng);
+            std::vector<Event> some(evs.begin(), evs.begin() + static_cast<std::ptrdiff_t>(size));
+            EXPECT_EQ(case_to_json(fold(some)), case_to_json(reference_fold(some))) << size << " events";
+            std::vector<const Event*> refs;  // the overload a merge of replicas uses
+            for (const auto& e : some) refs.push_back(&e);
+            EXPECT_EQ(case_to_json(fold(refs)), case_to_json(reference_fold(some))) << size << " events by pointer";
+        }
+    }
+    std::sort(evs.begin(), evs.end(), event_before);  // already in order: not sorted again
+    EXPECT_EQ(case_to_json(fold(evs)), case_to_json(reference_fold(evs)));
+}
+
+TEST(Fold, BodiesOfEverySizeAndValidityInOneFold) {
+    std::vector<Event> evs = {make("d1", 1, 1000, ev::kCaseCreated, R"({"kind":"feedback","client":{"name":"C"}})")};
+    std::vector<std::string> texts;
+    uint64_t n = 2;
+    for (size_t len : {1u, 40u, 9000u, 3u, 100000u, 17u, 5000u, 0u}) {
+        std::string text(len, static_cast<char>('a' + n % 26));
+        texts.push_back(text);
+        evs.push_back(make("d1", n, 1000 + static_cast<int64_t>(n), ev::kNoteAdded, R"({"text":")" + text + "\"}"));
+        ++n;
+        evs.push_back(make("d1", n, 1000 + static_cast<int64_t>(n), ev::kNoteAdded, n % 2 ? "{\"text\":\"dup\",\"text\":\"x\"}" : "{broken"));
+        ++n;
+    }
+    CaseState c = fold(evs);
+    ASSERT_EQ(c.notes.size(), texts.size());
+    for (size_t i = 0; i < texts.size(); ++i) EXPECT_EQ(c.notes[i].text, texts[i]);
+    ASSERT_EQ(c.conflicts.size(), texts.size());  // every bad body reported, none lost
+    for (const auto& k : c.conflicts) EXPECT_EQ(k.kind, "invalid");
+    EXPECT_EQ(c.client.name, "C");
+    EXPECT_EQ(case_to_json(c), case_to_json(reference_fold(evs)));
+
+    CaseFolder one_by_one;  // the store's incremental path parses with the same buffers
+    for (const auto& e : evs) ASSERT_TRUE(one_by_one.try_apply(e));
+    EXPECT_EQ(case_to_json(one_by_one.state()), case_to_json(c));
+}
