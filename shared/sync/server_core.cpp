@@ -1,6 +1,7 @@
 #include "sync/server_core.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -216,8 +217,13 @@ RetentionOutcome SyncServer::run_retention(const RetentionPolicy& policy, bool d
         while (s.step()) ids.push_back(s.text(0));
     }
     // Purges are committed in chunks: one fsync per chunk, not per case. A chunk that fails to
-    // commit is rolled back whole and its cases stay for the next sweep.
-    constexpr size_t kChunk = 500;
+    // commit is rolled back whole and its cases stay for the next sweep. A chunk ends after about
+    // a second of work: pushes wait for the write lock at most that long, and each commit rewrites
+    // every page it touched, so smaller chunks rewrite the same event pages over and over (bench,
+    // 1M events: 500 cases per chunk 42k events/s, one chunk a second 74k+, one transaction 85k).
+    constexpr size_t kChunkMaxCases = 20000;
+    constexpr auto kChunkTime = std::chrono::milliseconds(1000);
+    auto chunk_started = std::chrono::steady_clock::now();
     std::vector<RetentionOutcome::Item> chunk;
     auto flush = [&]() {
         if (dry_run) return;
@@ -244,9 +250,10 @@ RetentionOutcome SyncServer::run_retention(const RetentionPolicy& policy, bool d
         }
         if (!store_.purge_case(c->id, make_tombstone(*c, now, reason))) continue;  // rolls the chunk back at commit
         chunk.push_back(std::move(item));
-        if (chunk.size() >= kChunk) {
+        if (chunk.size() >= kChunkMaxCases || std::chrono::steady_clock::now() - chunk_started >= kChunkTime) {
             flush();
             if (!store_.begin()) return out;
+            chunk_started = std::chrono::steady_clock::now();
         }
     }
     flush();
