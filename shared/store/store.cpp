@@ -11,6 +11,7 @@
 #include <cctype>
 #include <set>
 
+#include "core/json.h"
 #include "core/time.h"
 #include "store/sqlite_util.h"
 
@@ -287,6 +288,7 @@ void Store::abort_transaction() {
     deferred_folds_.clear();
     fold_cache_.clear();  // it may hold events that were just rolled back
     fold_lru_.clear();
+    facts_.clear();
 }
 
 Status Store::commit() {
@@ -428,7 +430,7 @@ Expected<ApplyResult> Store::apply_events(const std::vector<Event>& events, cons
             const Event& e = events[i];
             const std::string id = e.id();
             auto pit = purged.find(e.case_id);
-            if (pit == purged.end()) pit = purged.emplace(e.case_id, is_purged(e.case_id)).first;
+            if (pit == purged.end()) pit = purged.emplace(e.case_id, known_purged(e.case_id)).first;
             if (pit->second) {
                 result.rejected.push_back({id, make_error("purged", "case " + e.case_id + " was purged under the retention policy")});
                 continue;
@@ -465,6 +467,7 @@ Expected<ApplyResult> Store::apply_events(const std::vector<Event>& events, cons
             result.acks.emplace_back(id, seq);
             touched.insert(e.case_id);
             observe_clock(e.clock);
+            note_facts(e);
             fold_into_cache(e, id);
         }
         if (Status s = save_seq(); !s) return s;
@@ -862,6 +865,58 @@ int64_t Store::count_cases(const CaseQuery& q) {
 // [SECTION] tombstones and purge
 // ---------------------------------------------------------------------------------------------
 
+Store::CaseFacts Store::case_facts(const std::string& case_id) {
+    if (auto it = facts_.find(case_id); it != facts_.end()) return it->second;
+    CaseFacts f;
+    f.purged = is_purged(case_id);
+    bool read_ok = true;
+    if (f.purged) {
+        // nothing else is kept of a purged case
+    } else if (const CaseState* c = cached_case(case_id)) {
+        f.created = c->created_at != 0 || !c->created_by.empty();
+        f.team = c->team;
+        if (!c->reference.empty() && c->reference != c->id) f.ref = c->reference;
+    } else {
+        Stmt& s = stmt("SELECT type, team, body FROM events WHERE case_id=?1 AND type IN ('case.created','ref.assigned')");
+        s.bind(1, case_id);
+        while (s.step()) {
+            f.team = s.text(1);
+            if (s.text(0) == ev::kCaseCreated) f.created = true;
+            else if (auto doc = json::parse(s.text(2))) json::get(doc->root(), "ref", f.ref);
+        }
+        read_ok = s.last_rc() == SQLITE_DONE;
+        if (read_ok && f.team.empty()) {  // events that arrived before the case's creation
+            Stmt& t = stmt("SELECT team FROM events WHERE case_id=?1 LIMIT 1");
+            t.bind(1, case_id);
+            if (t.step()) f.team = t.text(0);
+            read_ok = t.last_rc() == SQLITE_ROW || t.last_rc() == SQLITE_DONE;
+            t.reset();
+        }
+    }
+    if (!read_ok) return f;  // not kept: the next call reads again
+    if (facts_.size() >= fold_cache_limit(opts_) * 8) facts_.clear();
+    facts_.emplace(case_id, f);
+    return f;
+}
+
+bool Store::known_purged(const std::string& case_id) {
+    auto it = facts_.find(case_id);
+    return it != facts_.end() ? it->second.purged : is_purged(case_id);
+}
+
+// Keeps known facts current after e was stored (unknown cases are read when first asked for).
+void Store::note_facts(const Event& e) {
+    auto it = facts_.find(e.case_id);
+    if (it == facts_.end()) return;
+    CaseFacts& f = it->second;
+    if (f.team.empty()) f.team = e.team;
+    if (e.type == ev::kCaseCreated) {
+        f.created = true;
+    } else if (e.type == ev::kRefAssigned && f.ref.empty()) {
+        if (auto doc = json::parse(e.body)) json::get(doc->root(), "ref", f.ref);
+    }
+}
+
 bool Store::is_purged(const std::string& case_id) {
     Stmt& s = stmt("SELECT 1 FROM tombstones WHERE case_id=?1");
     s.bind(1, case_id);
@@ -872,6 +927,7 @@ bool Store::is_purged(const std::string& case_id) {
 
 Status Store::purge_case(const std::string& case_id, Tombstone t) {
     forget_fold(case_id);
+    facts_.erase(case_id);
     return transact([&]() -> Status {
         Stmt& d1 = stmt("DELETE FROM events WHERE case_id=?1");
         d1.bind(1, case_id);
@@ -1060,6 +1116,7 @@ Status Store::drop_events(const std::vector<std::string>& ids) {
         int64_t now = now_();
         for (const auto& c : cases) {
             forget_fold(c);
+            facts_.erase(c);
             Stmt& n = stmt("SELECT count(*) FROM events WHERE case_id=?1");
             n.bind(1, c);
             if (n.step() && n.i64(0) == 0) {

@@ -148,6 +148,12 @@ public:
     int64_t case_count();
     int64_t event_count();
 
+    // What a server's push checks need of a stored case: purged, created, its team and canonical
+    // reference. Kept in memory apart from the fold cache (an event arriving out of order drops a
+    // case's fold, not these facts), loaded from the events once, updated as events are stored.
+    struct CaseFacts { bool purged = false, created = false; std::string team, ref; };
+    CaseFacts case_facts(const std::string& case_id);
+
     // ---- tombstones and purge ----
     bool is_purged(const std::string& case_id);
     // Deletes the case's events and row and records the tombstone (server: with a new seq).
@@ -220,6 +226,10 @@ private:
     std::unordered_map<std::string, CachedFold> fold_cache_;
     std::list<std::string> fold_lru_;  // front = most recently used
     bool search_index_ = false;        // case_search + case_fts kept (client stores)
+    // case_facts(): dropped whole on rollback and when it outgrows its bound.
+    std::unordered_map<std::string, CaseFacts> facts_;
+    bool known_purged(const std::string& case_id);
+    void note_facts(const Event& e);
 };
 
 }  // namespace cl

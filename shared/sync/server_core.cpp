@@ -34,35 +34,8 @@ std::string SyncServer::assign_reference(int64_t now) {
 
 namespace {
 
-// Team of an existing case, or "". Read from its first stored event, not its row: rows are
-// written behind the events (Store::materialize) and a case's team never changes.
-std::string case_team(Store& store, const std::string& case_id) {
-    if (const CaseState* c = store.cached_case(case_id)) return c->team;  // folded in memory: no I/O
-    sql::Stmt& s = store.stmt("SELECT team FROM events WHERE case_id=?1 LIMIT 1");
-    s.bind(1, case_id);
-    std::string team = s.step() ? s.text(0) : std::string();
-    s.reset();
-    return team;
-}
-
-// What the server knows of a case's reference from its stored events: whether it was created,
-// and its canonical FF reference when one was assigned.
-struct CaseRefState { bool created = false; std::string ref; };
-CaseRefState case_ref_state(Store& store, const std::string& case_id) {
-    CaseRefState r;
-    if (const CaseState* c = store.cached_case(case_id)) {  // no I/O for a case folded in memory
-        r.created = c->created_at != 0 || !c->created_by.empty();
-        if (!c->reference.empty() && c->reference != c->id) r.ref = c->reference;
-        return r;
-    }
-    sql::Stmt& s = store.stmt("SELECT type, body FROM events WHERE case_id=?1 AND type IN ('case.created','ref.assigned')");
-    s.bind(1, case_id);
-    while (s.step()) {
-        if (s.text(0) == ev::kCaseCreated) { r.created = true; continue; }
-        if (auto doc = json::parse(s.text(1))) json::get(doc->root(), "ref", r.ref);
-    }
-    return r;
-}
+// Team of an existing case, or "" (a case's team never changes).
+std::string case_team(Store& store, const std::string& case_id) { return store.case_facts(case_id).team; }
 
 }  // namespace
 
@@ -93,8 +66,8 @@ PushResponse SyncServer::push(const Caller& caller, const PushRequest& request) 
         if (!caller.can_write_team(e.team)) { refuse("forbidden", "no write access to team '" + e.team + "'"); continue; }
         auto kit = known.find(e.case_id);
         if (kit == known.end()) {
-            bool purged = store_.is_purged(e.case_id);
-            kit = known.emplace(e.case_id, std::make_pair(purged, purged ? std::string() : case_team(store_, e.case_id))).first;
+            Store::CaseFacts f = store_.case_facts(e.case_id);
+            kit = known.emplace(e.case_id, std::make_pair(f.purged, f.team)).first;
         }
         if (kit->second.first) {
             refuse("purged", "case " + e.case_id + " was removed under the retention policy; this change cannot be kept");
@@ -133,7 +106,7 @@ PushResponse SyncServer::push(const Caller& caller, const PushRequest& request) 
         const std::string counter_key = "ref_counter_" + std::to_string(year);
         int64_t ref_counter = -1;
         for (const auto& case_id : touched) {
-            CaseRefState known = case_ref_state(store_, case_id);
+            Store::CaseFacts known = store_.case_facts(case_id);
             std::string ref = known.ref;
             if (ref.empty()) {
                 if (!known.created) continue;  // creation not here yet; reference comes with it
@@ -146,7 +119,7 @@ PushResponse SyncServer::push(const Caller& caller, const PushRequest& request) 
                 ref = buf;
                 json::Writer w;
                 w.begin_object().kv("ref", ref).end_object();
-                ref_events.push_back(Store::LocalEvent{case_id, case_team(store_, case_id), kServerAuthor, ev::kRefAssigned, w.take()});
+                ref_events.push_back(Store::LocalEvent{case_id, known.team, kServerAuthor, ev::kRefAssigned, w.take()});
             }
             resp.refs[case_id] = ref;
         }

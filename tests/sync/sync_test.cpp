@@ -468,6 +468,18 @@ TEST(SyncStore, IncrementalFoldAndWriteBehindRowsMatchAFreshFold) {
             for (const auto& id : ids) {
                 auto evs = store.case_events(id);
                 ASSERT_TRUE(evs.ok());
+                // The push checks' facts (kept apart from the fold cache) match the events.
+                Store::CaseFacts want;
+                for (const auto& e : *evs) {
+                    want.team = e.team;
+                    if (e.type == ev::kCaseCreated) want.created = true;
+                    if (e.type == ev::kRefAssigned) want.ref = e.body.substr(8, e.body.size() - 10);  // {"ref":"…"}
+                }
+                Store::CaseFacts facts = store.case_facts(id);
+                EXPECT_FALSE(facts.purged) << id;
+                EXPECT_EQ(facts.created, want.created) << "round " << round << ", case " << id;
+                EXPECT_EQ(facts.team, want.team) << "round " << round << ", case " << id;
+                EXPECT_EQ(facts.ref, want.ref) << "round " << round << ", case " << id;
                 auto got = store.load_case(id);
                 if (evs->empty()) {
                     EXPECT_FALSE(got.has_value()) << id;
