@@ -50,8 +50,11 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 function rssKb(pid) {
   try {
     const s = readFileSync(`/proc/${pid}/status`, 'utf8');
-    return { rss: Number(/VmRSS:\s+(\d+)/.exec(s)[1]), hwm: Number(/VmHWM:\s+(\d+)/.exec(s)[1]) };
-  } catch { return { rss: 0, hwm: 0 }; }
+    const kb = (k) => Number((new RegExp(`${k}:\\s+(\\d+)`).exec(s) || [0, 0])[1]);
+    // RssAnon: the process's own memory; RssFile: pages of mapped files (SQLite's mmap of the
+    // database), which the kernel can drop under pressure.
+    return { rss: kb('VmRSS'), hwm: kb('VmHWM'), anon: kb('RssAnon'), file: kb('RssFile') + kb('RssShmem') };
+  } catch { return { rss: 0, hwm: 0, anon: 0, file: 0 }; }
 }
 async function waitUp(url, proc, ms = 30000) {
   const t0 = Date.now();
@@ -70,9 +73,11 @@ async function stop(proc) {
 function summarizeRss(system, samples) {
   const last = samples.after_repeats;
   figures.push({ scenario: 'rss', system, metric: 'server RSS after ingest', unit: 'MB', value: samples.after_ingest / 1024, runs: [samples.after_ingest / 1024], n, note: '' });
-  figures.push({ scenario: 'rss', system, metric: 'server RSS after first full pull', unit: 'MB', value: samples.after_pull / 1024, runs: [samples.after_pull / 1024], n, note: '' });
+  const split = samples.after_pull_anon !== undefined
+    ? `heap and caches (RssAnon) ${(samples.after_pull_anon / 1024).toFixed(1)} MB + mapped files (RssFile) ${(samples.after_pull_file / 1024).toFixed(1)} MB` : '';
+  figures.push({ scenario: 'rss', system, metric: 'server RSS after first full pull', unit: 'MB', value: samples.after_pull / 1024, runs: [samples.after_pull / 1024], n, note: split });
   figures.push({ scenario: 'rss', system, metric: `server RSS after ${repeatPulls} more full pulls`, unit: 'MB', value: last / 1024, runs: samples.series.map((x) => x / 1024), n, note: `growth ${((last - samples.after_pull) / 1024).toFixed(1)} MB; peak (VmHWM) ${(samples.hwm / 1024).toFixed(1)} MB` });
-  process.stderr.write(`  rss          ${system.padEnd(22)} ingest ${(samples.after_ingest / 1024).toFixed(1)} MB, pull ${(samples.after_pull / 1024).toFixed(1)} MB, after repeats ${samples.series.map((x) => (x / 1024).toFixed(1)).join('/')} MB, peak ${(samples.hwm / 1024).toFixed(1)} MB\n`);
+  process.stderr.write(`  rss          ${system.padEnd(22)} ingest ${(samples.after_ingest / 1024).toFixed(1)} MB, pull ${(samples.after_pull / 1024).toFixed(1)} MB, after repeats ${samples.series.map((x) => (x / 1024).toFixed(1)).join('/')} MB, peak ${(samples.hwm / 1024).toFixed(1)} MB${split ? `; after pull: ${split}` : ''}\n`);
 }
 
 // ---- closeloop ------------------------------------------------------------------------------
@@ -131,7 +136,8 @@ async function closeloop() {
       };
       pull.push(await timeOnce(async () => { pulled = await pullAll(); }));
       if (r === 0) {
-        const s = { after_ingest: afterIngest, after_pull: rssKb(proc.pid).rss, series: [] };
+        const atPull = rssKb(proc.pid);
+        const s = { after_ingest: afterIngest, after_pull: atPull.rss, after_pull_anon: atPull.anon, after_pull_file: atPull.file, series: [] };
         for (let k = 0; k < repeatPulls; k++) { await pullAll(); s.series.push(rssKb(proc.pid).rss); }
         s.after_repeats = s.series.at(-1) ?? s.after_pull;
         s.hwm = rssKb(proc.pid).hwm;
@@ -199,7 +205,8 @@ async function pouchdb() {
       pull.push(await timeOnce(async () => { pulled = await pullAll(); }));
       if (pulled !== n) throw new Error(`pulled ${pulled} of ${n}`);
       if (r === 0) {
-        const s = { after_ingest: afterIngest, after_pull: rssKb(proc.pid).rss, series: [] };
+        const atPull = rssKb(proc.pid);
+        const s = { after_ingest: afterIngest, after_pull: atPull.rss, after_pull_anon: atPull.anon, after_pull_file: atPull.file, series: [] };
         for (let k = 0; k < repeatPulls; k++) { await pullAll(); s.series.push(rssKb(proc.pid).rss); }
         s.after_repeats = s.series.at(-1) ?? s.after_pull;
         s.hwm = rssKb(proc.pid).hwm;
