@@ -269,14 +269,20 @@ void App::tick(int64_t now) {
             if (!page) { sync_failed("Bad pull response: " + page.error().message, false); continue; }
             int n = 0;  // cases on this device that the server purged
             for (const auto& t : page->tombstones)
-                if (store_->load_case(t.case_id)) n++;
+                if (!store_->case_facts(t.case_id).team.empty()) n++;  // has events here (rows may lag)
             Status st = sync_->apply_pull(*page, &stats_);
             if (!st) { sync_failed("Could not apply pulled events: " + st.error().message, false); continue; }
             if (n > 0)
                 toast(std::to_string(n) + (n == 1 ? " case was" : " cases were") +
                       " removed from this device (retention or erasure on the server)");
             progress_events_ += static_cast<int>(page->events.size());
-            data_version_++;
+            // Views re-read rows when the data version moves, and reading folds the cases pulled
+            // so far (rows are written behind pulled pages): during a long first sync, refresh
+            // them every 2 s and at the end, not after every page.
+            if (!page->more || now_ - pull_refreshed_at_ >= 2000) {
+                data_version_++;
+                pull_refreshed_at_ = now_;
+            }
             committed();
             if (page->more) {
                 start_pull();

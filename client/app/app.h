@@ -157,6 +157,7 @@ private:
     std::string sync_error_;
     SyncStats stats_;
     int progress_events_ = 0;
+    int64_t pull_refreshed_at_ = 0;  // last view refresh during a many-page pull
 
     uint64_t settings_req_ = 0;
     int64_t settings_at_ = 0;

@@ -159,6 +159,10 @@ Expected<std::unique_ptr<Store>> Store::open(const std::string& path, const Stor
     }
     if (Status st = s->migrate(); !st) return st.error();
     if (Status st = s->prepare_search_index(); !st) return st.error();
+    // A device writes pulled pages' rows behind them; a store from before that wrote every row as
+    // its events arrived: start its mark at what is stored (a new store: 0).
+    if (!opts.server && !s->meta("folded_seq"))
+        if (Status st = s->set_meta("folded_seq", std::to_string(s->max_event_seq())); !st) return st.error();
     return s;
 }
 
@@ -286,6 +290,7 @@ void Store::abort_transaction() {
     seq_dirty_ = false;
     clock_loaded_ = false;
     deferred_folds_.clear();
+    rows_behind_ = -1;
     fold_cache_.clear();  // it may hold events that were just rolled back
     fold_lru_.clear();
     facts_.clear();
@@ -420,9 +425,10 @@ std::optional<StoredEvent> Store::find_event(const std::string& id) {
 }
 
 Expected<ApplyResult> Store::apply_events(const std::vector<Event>& events, const std::vector<int64_t>& acked_seqs,
-                                          bool fold) {
+                                          Rows rows) {
     ApplyResult result;
-    std::set<std::string> touched;
+    std::set<std::string> touched, to_fold;
+    int64_t lowest_behind = 0;  // lowest seq of a pulled event whose row is written behind
     std::map<std::string, bool> purged;  // per batch: a batch holds ~10 events per case
     int64_t now = now_();
     Status st = transact([&]() -> Status {
@@ -466,6 +472,12 @@ Expected<ApplyResult> Store::apply_events(const std::vector<Event>& events, cons
             result.inserted++;
             result.acks.emplace_back(id, seq);
             touched.insert(e.case_id);
+            if (rows == Rows::behind && !opts_.server && seq > 0) {
+                rows_behind_ = 1;  // the folded_seq mark tracks it
+                lowest_behind = lowest_behind ? std::min(lowest_behind, seq) : seq;
+            } else {
+                to_fold.insert(e.case_id);
+            }
             observe_clock(e.clock);
             note_facts(e);
             fold_into_cache(e, id);
@@ -476,11 +488,15 @@ Expected<ApplyResult> Store::apply_events(const std::vector<Event>& events, cons
             if (opts_.materialize_lag > 0 && unmaterialized() >= opts_.materialize_lag) return materialize();
             return {};
         }
-        if (!fold) {
-            deferred_folds_.insert(touched.begin(), touched.end());
+        // A device's own events get their seqs when pushed, before it pulls what others sent
+        // earlier: the mark may be past a pulled event's seq. Lower it so the event is above it.
+        if (lowest_behind > 0 && lowest_behind <= folded_seq())
+            if (Status s = set_meta("folded_seq", std::to_string(lowest_behind - 1)); !s) return s;
+        if (rows != Rows::now) {  // an event without a seq cannot go behind: folded at commit
+            deferred_folds_.insert(to_fold.begin(), to_fold.end());
             return {};
         }
-        for (const auto& case_id : touched)
+        for (const auto& case_id : to_fold)
             if (Status s = refold(case_id, now); !s) return s;
         return {};
     });
@@ -506,8 +522,15 @@ int64_t Store::folded_seq() {
     return v ? std::stoll(*v) : 0;
 }
 
+int64_t Store::max_event_seq() {
+    Stmt& s = stmt("SELECT coalesce(max(seq), 0) FROM events");
+    int64_t v = s.step() ? s.i64(0) : 0;
+    s.reset();
+    return v;
+}
+
 int64_t Store::unmaterialized() {
-    if (!opts_.server) return 0;
+    if (!opts_.server) return std::max<int64_t>(0, max_event_seq() - folded_seq());
     if (last_seq_ < 0) {
         auto v = meta("last_seq");
         last_seq_ = v ? std::stoll(*v) : 0;
@@ -516,12 +539,17 @@ int64_t Store::unmaterialized() {
 }
 
 Status Store::materialize() {
-    if (!opts_.server) return fold_deferred();
-    if (unmaterialized() == 0) return {};
+    if (!opts_.server) {
+        if (Status st = fold_deferred(); !st) return st;
+        if (rows_behind_ < 0) rows_behind_ = unmaterialized() > 0 ? 1 : 0;
+        if (rows_behind_ == 0) return {};  // no I/O: every reader calls this, on a device every frame
+    } else if (unmaterialized() == 0) {
+        return {};
+    }
     const int64_t now = now_();
-    return transact([&]() -> Status {
+    Status done = transact([&]() -> Status {
         const int64_t mark = folded_seq();
-        const int64_t upto = last_seq_;
+        const int64_t upto = opts_.server ? last_seq_ : max_event_seq();
         std::set<std::string> ids;
         {
             // Not DISTINCT in SQL: the planner would then scan the whole case index for it
@@ -535,6 +563,8 @@ Status Store::materialize() {
             if (Status st = refold(id, now); !st) return st;
         return set_meta("folded_seq", std::to_string(upto));
     });
+    if (done && !opts_.server && tx_depth_ == 0) rows_behind_ = 0;  // committed (inside a caller's
+    return done;                                                     // transaction it may roll back)
 }
 
 Expected<std::vector<Event>> Store::case_events(const std::string& case_id) {
@@ -1042,7 +1072,7 @@ Expected<Event> Store::record_local(const std::string& case_id, const std::strin
     return e;
 }
 
-Expected<std::vector<Event>> Store::record_local_batch(const std::vector<LocalEvent>& items, int64_t now_ms, bool fold) {
+Expected<std::vector<Event>> Store::record_local_batch(const std::vector<LocalEvent>& items, int64_t now_ms, Rows rows) {
     std::vector<Event> out;
     if (items.empty()) return out;
     out.reserve(items.size());
@@ -1068,7 +1098,7 @@ Expected<std::vector<Event>> Store::record_local_batch(const std::vector<LocalEv
         if (Status s = set_meta("event_counter", std::to_string(last.counter)); !s) return s;
         if (Status s = set_meta("hlc_wall", std::to_string(last.clock.wall_ms)); !s) return s;
         if (Status s = set_meta("hlc_logical", std::to_string(last.clock.logical)); !s) return s;
-        auto r = apply_events(out, {}, fold);
+        auto r = apply_events(out, {}, rows);
         if (!r) return r.error();
         if (!r->rejected.empty()) return r->rejected.front().error;
         return {};

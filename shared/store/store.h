@@ -111,19 +111,26 @@ public:
     // Inserts the events that are new (by id), re-folds the touched cases, in one transaction.
     // `acked_seqs` (client): server seqs for the events, same order, when they come from a pull.
     // Events for a purged case are rejected with code "purged".
-    // fold = false (server push): the touched cases are not re-folded here but remembered; the caller
-    // must call fold_deferred() before the enclosing transaction commits (rollback forgets them).
+    // When the touched cases' rows are written (a server always writes them behind, see
+    // materialize()): now; at the outer commit (the touched cases are remembered in memory;
+    // rollback forgets them); or behind, for pulled events (acked_seqs set): by the next
+    // materialize(), tracked by their seqs above the "folded_seq" mark, so it survives a restart.
+    // A device's first sync pulls each case's events over many pages; behind, each case is folded
+    // and its row written once instead of once per page.
+    enum class Rows { now, at_commit, behind };
     Expected<ApplyResult> apply_events(const std::vector<Event>& events, const std::vector<int64_t>& acked_seqs = {},
-                                       bool fold = true);
-    // Re-folds the cases left by apply_events(..., fold = false), once each.
+                                       Rows rows = Rows::now);
+    // Re-folds the cases left by apply_events(..., Rows::at_commit), once each.
     Status fold_deferred();
-    // Server: case rows are written behind the events (write-behind). apply_events stores events
-    // only; materialize() re-folds, once each, the cases of every event whose seq is above the
-    // meta "folded_seq" mark and moves the mark, in one transaction. Every reader of case rows
-    // below calls it first, so callers always see rows that match the events; a crash between the
-    // two leaves the mark behind and the next read catches up. Client: same as fold_deferred().
+    // Case rows written behind the events (always on a server; pulled pages on a device).
+    // materialize() re-folds, once each, the cases of every event whose seq is above the meta
+    // "folded_seq" mark and moves the mark, in one transaction (a device first folds its
+    // at-commit cases). Every reader of case rows below calls it first, so callers always see rows
+    // that match the events; a crash between the two leaves the mark behind and the next read
+    // catches up.
     Status materialize();
-    // Server: events stored but not yet folded into case rows (0 on a client).
+    // Events stored with a seq above the "folded_seq" mark (a device's acknowledged own events
+    // count too: their cases are folded once more, harmlessly).
     int64_t unmaterialized();
     std::optional<StoredEvent> find_event(const std::string& id);
     Expected<std::vector<Event>> case_events(const std::string& case_id);
@@ -170,7 +177,7 @@ public:
     // record_local calls, the counter and clock meta written once, one apply_events call (one seq
     // per event, in order), one transaction. Fails whole if any event is invalid or refused.
     struct LocalEvent { std::string case_id, team, author, type, body; };
-    Expected<std::vector<Event>> record_local_batch(const std::vector<LocalEvent>& items, int64_t now_ms, bool fold = true);
+    Expected<std::vector<Event>> record_local_batch(const std::vector<LocalEvent>& items, int64_t now_ms, Rows rows = Rows::now);
     std::string new_case_id();  // "c-<device>-<n>", never reused
     // Events not yet acknowledged by the server (seq = 0), oldest first.
     Expected<std::vector<Event>> pending_events(int limit = 1 << 30);
@@ -219,7 +226,9 @@ private:
     std::map<std::string, std::unique_ptr<sql::Stmt>> stmts_;
     int64_t last_seq_ = -1;  // server: cached sequence counter
     bool seq_dirty_ = false;
-    std::set<std::string> deferred_folds_;  // cases applied with fold = false, not yet re-folded
+    std::set<std::string> deferred_folds_;  // cases applied with Rows::at_commit, not yet re-folded
+    int rows_behind_ = -1;                  // device: events above the folded_seq mark? (-1: ask SQLite)
+    int64_t max_event_seq();
     // Fold cache: every stored event of a cached case has been applied to its folder, in order.
     // Dropped whole when a transaction rolls back; an event arriving out of order drops its case.
     struct CachedFold { CaseFolder folder; std::list<std::string>::iterator lru; };

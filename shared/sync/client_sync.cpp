@@ -57,7 +57,9 @@ Status SyncClient::apply_pull(const PullResponse& page, SyncStats* stats) {
             seqs.push_back(se.seq);
         }
         if (!events.empty()) {
-            auto r = store_.apply_events(events, seqs);
+            // Rows behind the pulled events: a case spread over many pages is folded once, by
+            // the next reader or at the end of the pull below, not once per page.
+            auto r = store_.apply_events(events, seqs, Store::Rows::behind);
             if (!r) return r.error();
             if (stats) stats->pulled += r->inserted;
         }
@@ -65,7 +67,8 @@ Status SyncClient::apply_pull(const PullResponse& page, SyncStats* stats) {
             if (Status s = store_.purge_case(t.case_id, t); !s) return s;
             if (stats) stats->tombstones++;
         }
-        return store_.set_meta("pull_cursor", std::to_string(page.cursor));
+        if (Status s = store_.set_meta("pull_cursor", std::to_string(page.cursor)); !s) return s;
+        return page.more ? Status{} : store_.materialize();
     });
 }
 

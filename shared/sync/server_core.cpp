@@ -90,7 +90,7 @@ PushResponse SyncServer::push(const Caller& caller, const PushRequest& request) 
     Status st = store_.transact([&]() -> Status {
         // The server store writes case rows behind the events (Store::materialize): nothing is
         // folded here; the next reader of case rows folds every touched case once.
-        auto applied = store_.apply_events(valid, {}, /*fold=*/false);
+        auto applied = store_.apply_events(valid, {}, Store::Rows::behind);
         if (!applied) return applied.error();
         resp.accepted = applied->inserted;
         resp.duplicates += applied->duplicates;
@@ -126,7 +126,7 @@ PushResponse SyncServer::push(const Caller& caller, const PushRequest& request) 
         if (ref_counter >= 0)
             if (Status s = store_.set_meta(counter_key, std::to_string(ref_counter)); !s) return s;
         if (!ref_events.empty()) {
-            auto written = store_.record_local_batch(ref_events, now, /*fold=*/false);
+            auto written = store_.record_local_batch(ref_events, now, Store::Rows::behind);
             if (!written) return written.error();
         }
         return Status{};
