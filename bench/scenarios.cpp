@@ -142,11 +142,19 @@ const char* kRawSchema =
     " device TEXT NOT NULL, counter INTEGER NOT NULL, hlc INTEGER NOT NULL, lc INTEGER NOT NULL, team TEXT NOT NULL,"
     " author TEXT NOT NULL, type TEXT NOT NULL, v INTEGER NOT NULL, body TEXT NOT NULL);";
 
-void raw_insert(const std::string& path, const std::vector<cl::Event>& evs, size_t batch) {
+// The indexes closeloop keeps on its events (by case for folds, by seq for pulls, pending for
+// a device's uploads), for the second reference figure: what the same inserts cost SQLite with them.
+const char* kRawEventIndexes =
+    "CREATE INDEX events_by_case_id ON events(case_id);"
+    "CREATE UNIQUE INDEX events_by_seq ON events(seq) WHERE seq IS NOT NULL;"
+    "CREATE INDEX events_pending ON events(rowid) WHERE seq IS NULL;";
+
+void raw_insert(const std::string& path, const std::vector<cl::Event>& evs, size_t batch, bool closeloop_indexes = false) {
     sqlite3* db = nullptr;
     sqlite3_open(path.c_str(), &db);
     cl::sql::exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
     cl::sql::exec(db, kRawSchema);
+    if (closeloop_indexes) cl::sql::exec(db, kRawEventIndexes);
     {
         cl::sql::Stmt ins(db, "INSERT INTO events(id, seq, device, counter, hlc, lc, case_id, team, author, type, v, body)"
                               " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
@@ -256,7 +264,7 @@ void scenario_merge(const Args& a, const Dataset& d) {
 void scenario_insert(const Args& a, const Dataset& d) {
     std::string p = a.work + "/insert.db";
     for (size_t batch : {size_t(1000)}) {
-        std::vector<Timing> cl_runs, raw_runs;
+        std::vector<Timing> cl_runs, raw_runs, raw_idx_runs;
         for (int r = 0; r < a.runs; ++r) {
             remove_db(p);
             {
@@ -265,12 +273,16 @@ void scenario_insert(const Args& a, const Dataset& d) {
             }
             remove_db(p);
             raw_runs.push_back(time_once([&] { raw_insert(p, d.events, batch); }));
+            remove_db(p);
+            raw_idx_runs.push_back(time_once([&] { raw_insert(p, d.events, batch, true); }));
         }
         std::string note = "batches of " + std::to_string(batch) + ", WAL, synchronous=FULL";
         figure("insert", "closeloop", "Store::apply_events + case rows", "events/s", cl_runs, d.events.size(), true,
                note + ", every case row folded and written");
         figure("insert", "raw SQLite", "INSERT same rows (limit)", "events/s", raw_runs, d.events.size(), true,
                note + ", UNIQUE(id) only");
+        figure("insert", "raw SQLite", "INSERT same rows, closeloop's event indexes", "events/s", raw_idx_runs, d.events.size(),
+               true, note + ", UNIQUE(id) + by case, by seq, pending (no case rows)");
     }
     remove_db(p);
 }

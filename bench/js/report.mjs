@@ -28,12 +28,15 @@ const C = [];
 const cmp = (label, cl, peer, target, text, max = null) => { if (cl && peer) C.push({ label, cl, peer, ratio: ratio(cl, peer), target, text, max }); };
 cmp('ingest over HTTP vs pouchdb-server _bulk_docs', find('ingest', 'closeloop', 'HTTP push'), find('ingest', 'pouchdb-server', '_bulk_docs'), 5, '≥ 5×');
 cmp('ingest + every case row written vs pouchdb-server _bulk_docs (information: pouchdb builds no views here)', find('ingest', 'closeloop', 'HTTP push + every case row'), find('ingest', 'pouchdb-server', '_bulk_docs'), null, 'information');
-cmp('ingest over HTTP vs raw SQLite inserts (limit)', find('ingest', 'closeloop', 'HTTP push'), find('insert', 'raw SQLite', 'INSERT'), 0.5, '≥ 50 % of the limit');
-cmp('Store insert (in process) vs raw SQLite inserts', find('insert', 'closeloop', 'Store::apply_events'), find('insert', 'raw SQLite', 'INSERT'), 0.5, '≥ 50 % of the limit');
+cmp('ingest over HTTP vs raw SQLite inserts (limit)', find('ingest', 'closeloop', 'HTTP push'), find('insert', 'raw SQLite', 'INSERT same rows (limit)'), 0.5, '≥ 50 % of the limit');
+cmp('Store insert (in process) vs raw SQLite inserts', find('insert', 'closeloop', 'Store::apply_events'), find('insert', 'raw SQLite', 'INSERT same rows (limit)'), 0.5, '≥ 50 % of the limit');
+cmp('Store insert (in process) vs raw SQLite inserts into closeloop\'s events table and indexes (information: what the indexes cost)', find('insert', 'closeloop', 'Store::apply_events'), find('insert', 'raw SQLite', 'INSERT same rows, closeloop'), null, 'information');
 cmp('initial pull over HTTP vs pouchdb-server _changes', find('pull', 'closeloop', 'HTTP initial pull, pages'), find('pull', 'pouchdb-server', '_changes?include_docs'), 5, '≥ 5× (and < 2 s)');
 for (const peer of ['automerge', 'yjs']) {
   cmp(`merge+fold in memory vs ${peer} merge+materialise`, find('merge', 'closeloop', 'merge+fold in memory'), find('merge', peer, 'merge+materialise all'), 10, '≥ 10×');
-  cmp(`merge into durable Store vs ${peer} merge+materialise (in memory)`, find('merge', 'closeloop', 'merge into Store (SQLite'), find('merge', peer, 'merge+materialise all'), 10, '≥ 10×');
+  // The peers merge in memory; the like-for-like figure is closeloop's in-memory merge above.
+  // Merging into the durable store also writes every event and case row to SQLite with fsync.
+  cmp(`merge into durable Store vs ${peer} merge+materialise (information: disk vs the peer's memory)`, find('merge', 'closeloop', 'merge into Store (SQLite'), find('merge', peer, 'merge+materialise all'), null, 'information');
 }
 cmp('retention sweep vs raw SQLite DELETE', find('retention', 'closeloop', 'SyncServer'), find('retention', 'raw SQLite', 'DELETE'), 0.5, '≥ 50 % of the limit');
 // Inbox query: the issue's target is for closeloop's wasm build (bench/wasm_query.cpp) against the

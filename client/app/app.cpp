@@ -280,10 +280,11 @@ void App::tick(int64_t now) {
             // so far (rows are written behind pulled pages): during a long first sync, refresh
             // them every 2 s and at the end, not after every page.
             if (!page->more || now_ - pull_refreshed_at_ >= 2000) {
-                data_version_++;
+                committed();  // views refresh, storage flush
                 pull_refreshed_at_ = now_;
+            } else {
+                request_flush();
             }
-            committed();
             if (page->more) {
                 start_pull();
             } else {
