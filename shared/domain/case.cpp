@@ -140,6 +140,14 @@ public:
         }
         const Value& b = **doc;
         const int64_t at = e.clock.wall_ms;
+        // A new entry of one of the case's logs (notes, contacts, surveys, ...), stamped by e.
+        auto entry = [&](auto& log) -> auto& {
+            auto& x = log.emplace_back();
+            x.event_id = id;
+            x.author = e.author;
+            x.at = at;
+            return x;
+        };
         switch (type_of(e.type)) {
             case Type::Created:
                 created(e, id, b);
@@ -148,10 +156,7 @@ public:
                 field_set(e, id, b);
                 break;
             case Type::Note: {
-                Note& n = c.notes.emplace_back();
-                n.event_id = id;
-                n.author = e.author;
-                n.at = at;
+                Note& n = entry(c.notes);
                 get_str(b, "text", n.text);
                 break;
             }
@@ -162,20 +167,14 @@ public:
                 set_scalar(e, id, "assignee", str(b, "assignee"), str(b, "base"));
                 break;
             case Type::Contact: {
-                ContactLog& l = c.contacts.emplace_back();
-                l.event_id = id;
-                l.author = e.author;
-                l.at = at;
+                ContactLog& l = entry(c.contacts);
                 get_str(b, "step", l.step);
                 get_str(b, "channel", l.channel);
                 get_str(b, "note", l.note);
                 break;
             }
             case Type::Survey: {
-                SurveyResponse& s = c.surveys.emplace_back();
-                s.event_id = id;
-                s.author = e.author;
-                s.at = at;
+                SurveyResponse& s = entry(c.surveys);
                 get_int(b, "csat", s.csat);
                 get_int(b, "nps", s.nps);
                 get_str(b, "comment", s.comment);
@@ -188,10 +187,7 @@ public:
                 break;
             }
             case Type::Escalated: {
-                Escalation& x = c.escalations.emplace_back();
-                x.event_id = id;
-                x.author = e.author;
-                x.at = at;
+                Escalation& x = entry(c.escalations);
                 get_str(b, "reason", x.reason);
                 get_str(b, "to", x.to);
                 break;
@@ -202,20 +198,14 @@ public:
                 if (c.status == "resolved" && c.resolved_at == 0) c.resolved_at = at;
                 break;
             case Type::FollowUp: {
-                FollowUp& f = c.follow_ups.emplace_back();
-                f.event_id = id;
-                f.author = e.author;
-                f.at = at;
+                FollowUp& f = entry(c.follow_ups);
                 get_bool(b, "satisfied", f.satisfied);
                 get_str(b, "note", f.note);
                 get_str(b, "channel", f.channel);
                 break;
             }
             case Type::Attachment: {
-                Attachment& a = c.attachments.emplace_back();
-                a.event_id = id;
-                a.author = e.author;
-                a.at = at;
+                Attachment& a = entry(c.attachments);
                 get_str(b, "name", a.name);
                 get_str(b, "type", a.type);
                 get_str(b, "sha256", a.sha256);
