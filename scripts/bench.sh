@@ -115,16 +115,24 @@ PARTS+=("$WORK/closeloop.json")
 
 if want crdt; then
   log "CRDT peers (merge)"
-  # Automerge needs ~4 min to build the 100k-event replicas and >10 min (3+ GB RSS) per merge at
-  # the default size, so it runs at --size small, or with --with-automerge.
-  CRDT_ONLY=automerge,yjs
-  if [[ "$SIZE" != small && -z "$WITH_AUTOMERGE" ]]; then
-    CRDT_ONLY=yjs
-    SKIPPED='[{"scenario":"merge","system":"automerge","reason":"left out at this size (replicas take ~4 min to build and one merge >10 min at 100k events); see --size small or pass --with-automerge"}]'
-  fi
+  # Automerge runs at --size small, or with --with-automerge: at the default size (Automerge 3,
+  # 2026-11) building the replicas takes ~1 min and the merge then runs out of its 4 GiB wasm heap
+  # after ~9 min (rust_oom), so it is left out unless asked for, and its failure is recorded.
   # yjs holds both 500k-event replicas at --size large: more than node's default heap.
-  node --max-old-space-size=12288 "$BENCH/js/crdt_merge.mjs" --work "$WORK" --runs "$RUNS" --automerge-runs "$AM_RUNS" --only "$CRDT_ONLY" > "$WORK/crdt.json"
+  node --max-old-space-size=12288 "$BENCH/js/crdt_merge.mjs" --work "$WORK" --runs "$RUNS" --automerge-runs "$AM_RUNS" --only yjs > "$WORK/crdt.json"
   PARTS+=("$WORK/crdt.json")
+  if [[ "$SIZE" != small && -z "$WITH_AUTOMERGE" ]]; then
+    SKIPPED='[{"scenario":"merge","system":"automerge","reason":"left out at this size: its merge of the 100k-event replicas runs out of the 4 GiB wasm heap after ~9 min (rust_oom); see --size small or pass --with-automerge"}]'
+  elif ! node --max-old-space-size=12288 "$BENCH/js/crdt_merge.mjs" --work "$WORK" --runs "$RUNS" --automerge-runs "$AM_RUNS" \
+         --only automerge > "$WORK/crdt_automerge.json" 2> "$WORK/crdt_automerge.err"; then
+    why="failed"
+    grep -q rust_oom "$WORK/crdt_automerge.err" && why="ran out of its 4 GiB wasm heap (rust_oom)"
+    echo "automerge $why" >&2
+    SKIPPED="[{\"scenario\":\"merge\",\"system\":\"automerge\",\"reason\":\"$why at $EVENTS events\"}]"
+  else
+    cat "$WORK/crdt_automerge.err" >&2
+    PARTS+=("$WORK/crdt_automerge.json")
+  fi
 fi
 
 if want http; then

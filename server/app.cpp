@@ -1326,9 +1326,11 @@ void App::start_sweeper() {
             const int64_t last_activity = last_activity_ms_.load();
             if (cl::wall_now_ms() - last_activity >= 1000 && last_activity != idle_handled_ms_) {
                 idle_handled_ms_ = last_activity;
-                {
+                // In steps of 20k events (a fraction of a second each): a push that arrives
+                // meanwhile waits for one step, not for the whole backlog.
+                for (bool more = true; more && !stopping();) {
                     std::lock_guard<std::recursive_mutex> dk(db_mutex());
-                    if (store_->unmaterialized() > 0) (void)store_->materialize();
+                    more = store_->unmaterialized() > 0 && store_->materialize(20000);
                 }
 #ifdef __GLIBC__
                 // Hand the pages big push/pull bodies used back to the system (RSS stays flat

@@ -123,6 +123,10 @@ private:
     std::mutex sweep_mu_;
     std::condition_variable sweep_cv_;
     bool sweep_stop_ = false;
+    bool stopping() {
+        std::lock_guard<std::mutex> lk(sweep_mu_);
+        return sweep_stop_;
+    }
     std::thread sweeper_;
     std::atomic<int64_t> last_activity_ms_{0};  // wall clock of the last push or pull (idle work waits for a pause)
     int64_t idle_handled_ms_ = -1;           // sweeper thread only: the activity its idle work followed

@@ -538,7 +538,7 @@ int64_t Store::unmaterialized() {
     return std::max<int64_t>(0, last_seq_ - folded_seq());
 }
 
-Status Store::materialize() {
+Status Store::materialize(int64_t max_events) {
     if (!opts_.server) {
         if (Status st = fold_deferred(); !st) return st;
         if (rows_behind_ < 0) rows_behind_ = unmaterialized() > 0 ? 1 : 0;
@@ -549,13 +549,14 @@ Status Store::materialize() {
     const int64_t now = now_();
     Status done = transact([&]() -> Status {
         const int64_t mark = folded_seq();
-        const int64_t upto = opts_.server ? last_seq_ : max_event_seq();
+        int64_t upto = opts_.server ? last_seq_ : max_event_seq();
+        if (max_events > 0) upto = std::min(upto, mark + max_events);
         std::set<std::string> ids;
         {
             // Not DISTINCT in SQL: the planner would then scan the whole case index for it
             // instead of the seq range (found when retention re-checked after every purge).
-            Stmt& s = stmt("SELECT case_id FROM events WHERE seq > ?1");
-            s.bind(1, mark);
+            Stmt& s = stmt("SELECT case_id FROM events WHERE seq > ?1 AND seq <= ?2");
+            s.bind(1, mark).bind(2, upto);
             while (s.step()) ids.insert(s.text(0));
             if (s.last_rc() != SQLITE_DONE) return s.error("cannot list cases to fold");
         }
@@ -563,8 +564,8 @@ Status Store::materialize() {
             if (Status st = refold(id, now); !st) return st;
         return set_meta("folded_seq", std::to_string(upto));
     });
-    if (done && !opts_.server && tx_depth_ == 0) rows_behind_ = 0;  // committed (inside a caller's
-    return done;                                                     // transaction it may roll back)
+    if (done && !opts_.server && tx_depth_ == 0 && max_events <= 0) rows_behind_ = 0;  // committed (inside a
+    return done;                                                          // caller's transaction it may roll back)
 }
 
 Expected<std::vector<Event>> Store::case_events(const std::string& case_id) {

@@ -127,8 +127,9 @@ public:
     // "folded_seq" mark and moves the mark, in one transaction (a device first folds its
     // at-commit cases). Every reader of case rows below calls it first, so callers always see rows
     // that match the events; a crash between the two leaves the mark behind and the next read
-    // catches up.
-    Status materialize();
+    // catches up. max_events > 0: only the cases of the next max_events events above the mark
+    // (the server's idle thread folds a big backlog in such steps, letting pushes in between).
+    Status materialize(int64_t max_events = 0);
     // Events stored with a seq above the "folded_seq" mark (a device's acknowledged own events
     // count too: their cases are folded once more, harmlessly).
     int64_t unmaterialized();

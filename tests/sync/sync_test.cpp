@@ -397,6 +397,63 @@ TEST(SyncStore, LocalClockMovesPastPulledEventsAfterRestart) {
     std::remove(path.c_str());
 }
 
+// The server's idle thread folds a backlog in steps, letting pushes in between: each step moves
+// the mark by at most its size, and after the last one every row is that of a full fold.
+TEST(SyncStore, MaterializeInStepsMovesTheMarkAndEndsWithEveryRow) {
+    FakeClock clock;
+    ClientPeer a(clock, "alice", "north");
+    std::vector<std::string> ids;
+    std::mt19937 rng(9);
+    for (int i = 0; i < 12; ++i) {
+        ids.push_back(a.create_case(body_created("feedback", "Client " + std::to_string(i), "case")));
+        clock.now += 1000;
+    }
+    for (int k = 0; k < 60; ++k) {
+        clock.now += 500;
+        ASSERT_TRUE(a.record(ids[rng() % ids.size()], ev::kNoteAdded, R"({"text":"note )" + std::to_string(k) + R"("})").ok());
+    }
+    auto evs = a.store->pending_events();
+    ASSERT_TRUE(evs.ok());
+    StoreOptions o;
+    o.server = true;
+    o.materialize_lag = 0;  // rows only by the steps below
+    auto opened = Store::open(":memory:", o);
+    ASSERT_TRUE(opened.ok());
+    Store& server = **opened;
+    server.set_clock(clock.fn());
+    ASSERT_TRUE(server.apply_events(*evs).ok());
+    int64_t left = server.unmaterialized();
+    ASSERT_EQ(left, static_cast<int64_t>(evs->size()));
+    auto row_count = [&] {
+        sql::Stmt& q = server.stmt("SELECT count(*) FROM cases");
+        int64_t n = q.step() ? q.i64(0) : -1;
+        q.reset();
+        return n;
+    };
+    EXPECT_EQ(row_count(), 0);
+    int steps = 0;
+    while (left > 0) {
+        ASSERT_TRUE(server.materialize(13).ok());
+        const int64_t now = server.unmaterialized();
+        EXPECT_EQ(now, std::max<int64_t>(0, left - 13));
+        if (steps++ == 0) EXPECT_GT(row_count(), 0);
+        left = now;
+    }
+    EXPECT_EQ(steps, static_cast<int>((evs->size() + 12) / 13));
+    EXPECT_EQ(row_count(), static_cast<int64_t>(ids.size()));
+    CaseQuery q;
+    q.limit = 1000;
+    auto rows = server.query_cases(q);
+    ASSERT_TRUE(rows.ok());
+    for (const auto& r : *rows) {
+        auto ce = server.case_events(r.id);
+        ASSERT_TRUE(ce.ok());
+        CaseState c = fold(*ce);
+        EXPECT_EQ(r.updated_at, c.updated_at) << r.id;
+        EXPECT_EQ(r.title, c.title) << r.id;
+    }
+}
+
 // A device writes the rows of pulled pages behind them (Store::Rows::behind): a case spread over
 // many pages is folded once. The rows must catch up on the next read, after the app is closed
 // mid-sync and reopened, and by themselves at the end of the pull.
