@@ -397,6 +397,34 @@ TEST(SyncStore, LocalClockMovesPastPulledEventsAfterRestart) {
     std::remove(path.c_str());
 }
 
+namespace {
+
+// Every case row a query returns matches a fresh fold of the case's events.
+void expect_rows_match_folds(Store& st, const std::string& when) {
+    CaseQuery q;
+    q.limit = 1000;
+    auto rows = st.query_cases(q);  // a reader: catches the rows up first
+    ASSERT_TRUE(rows.ok());
+    for (const auto& r : *rows) {
+        auto evs = st.case_events(r.id);
+        ASSERT_TRUE(evs.ok());
+        CaseState c = fold(*evs);
+        EXPECT_EQ(r.title, c.title) << when << ", case " << r.id;
+        EXPECT_EQ(r.updated_at, c.updated_at) << when << ", case " << r.id;
+        EXPECT_EQ(r.conflicts, static_cast<int>(c.conflicts.size())) << when << ", case " << r.id;
+    }
+}
+
+// Case rows as stored, without the catch-up a reader does first.
+int64_t stored_row_count(Store& st) {
+    sql::Stmt& q = st.stmt("SELECT count(*) FROM cases");
+    int64_t n = q.step() ? q.i64(0) : -1;
+    q.reset();
+    return n;
+}
+
+}  // namespace
+
 // The server's idle thread folds a backlog in steps, letting pushes in between: each step moves
 // the mark by at most its size, and after the last one every row is that of a full fold.
 TEST(SyncStore, MaterializeInStepsMovesTheMarkAndEndsWithEveryRow) {
@@ -424,34 +452,20 @@ TEST(SyncStore, MaterializeInStepsMovesTheMarkAndEndsWithEveryRow) {
     ASSERT_TRUE(server.apply_events(*evs).ok());
     int64_t left = server.unmaterialized();
     ASSERT_EQ(left, static_cast<int64_t>(evs->size()));
-    auto row_count = [&] {
-        sql::Stmt& q = server.stmt("SELECT count(*) FROM cases");
-        int64_t n = q.step() ? q.i64(0) : -1;
-        q.reset();
-        return n;
-    };
-    EXPECT_EQ(row_count(), 0);
+    EXPECT_EQ(stored_row_count(server), 0);
     int steps = 0;
     while (left > 0) {
         ASSERT_TRUE(server.materialize(13).ok());
         const int64_t now = server.unmaterialized();
         EXPECT_EQ(now, std::max<int64_t>(0, left - 13));
-        if (steps++ == 0) EXPECT_GT(row_count(), 0);
+        if (steps++ == 0) {
+            EXPECT_GT(stored_row_count(server), 0);
+        }
         left = now;
     }
     EXPECT_EQ(steps, static_cast<int>((evs->size() + 12) / 13));
-    EXPECT_EQ(row_count(), static_cast<int64_t>(ids.size()));
-    CaseQuery q;
-    q.limit = 1000;
-    auto rows = server.query_cases(q);
-    ASSERT_TRUE(rows.ok());
-    for (const auto& r : *rows) {
-        auto ce = server.case_events(r.id);
-        ASSERT_TRUE(ce.ok());
-        CaseState c = fold(*ce);
-        EXPECT_EQ(r.updated_at, c.updated_at) << r.id;
-        EXPECT_EQ(r.title, c.title) << r.id;
-    }
+    EXPECT_EQ(stored_row_count(server), static_cast<int64_t>(ids.size()));
+    expect_rows_match_folds(server, "after the last step");
 }
 
 // A device writes the rows of pulled pages behind them (Store::Rows::behind): a case spread over
@@ -477,29 +491,11 @@ TEST(SyncStore, PulledPagesWriteRowsBehindAndCatchUpAfterARestart) {
         ASSERT_TRUE(p.record(ids[rng() % ids.size()], ev::kFieldSet, body_field("title", "title " + std::to_string(k), "")).ok());
     }
     synchronize(s, {&a, &b});
-    auto row_count = [](Store& st) {
-        sql::Stmt& q = st.stmt("SELECT count(*) FROM cases");
-        int64_t n = q.step() ? q.i64(0) : -1;
-        q.reset();
-        return n;
-    };
     auto rows_match_folds = [](Store& st, const char* when) {
-        CaseQuery q;
-        q.limit = 1000;
-        auto rows = st.query_cases(q);  // a reader: catches the rows up first
-        ASSERT_TRUE(rows.ok());
-        std::set<std::string> with_events;
-        for (const auto& r : *rows) {
-            auto evs = st.case_events(r.id);
-            ASSERT_TRUE(evs.ok());
-            CaseState c = fold(*evs);
-            EXPECT_EQ(r.title, c.title) << when << ", case " << r.id;
-            EXPECT_EQ(r.updated_at, c.updated_at) << when << ", case " << r.id;
-            with_events.insert(r.id);
-        }
+        expect_rows_match_folds(st, when);
         sql::Stmt& n = st.stmt("SELECT count(DISTINCT case_id) FROM events");
         ASSERT_TRUE(n.step());
-        EXPECT_EQ(static_cast<int64_t>(with_events.size()), n.i64(0)) << when << ": a case with events has no row";
+        EXPECT_EQ(stored_row_count(st), n.i64(0)) << when << ": a case with events has no row";
         n.reset();
         EXPECT_EQ(st.unmaterialized(), 0) << when;
     };
@@ -515,7 +511,7 @@ TEST(SyncStore, PulledPagesWriteRowsBehindAndCatchUpAfterARestart) {
         ClientPeer c(clock, "carol", "north", path);
         pull_pages(c, 12);
         EXPECT_GT(c.store->unmaterialized(), 0);
-        EXPECT_EQ(row_count(*c.store), 0) << "rows were written page by page";
+        EXPECT_EQ(stored_row_count(*c.store), 0) << "rows were written page by page";
     }  // the tab is closed mid-sync
     {
         ClientPeer c(clock, "carol", "north", path);
@@ -527,7 +523,7 @@ TEST(SyncStore, PulledPagesWriteRowsBehindAndCatchUpAfterARestart) {
     ClientPeer c(clock, "carol", "north", path);
     pull_pages(c, 100000);
     EXPECT_EQ(c.store->unmaterialized(), 0) << "the last page brings every row up to date";
-    EXPECT_EQ(row_count(*c.store), static_cast<int64_t>(ids.size()));
+    EXPECT_EQ(stored_row_count(*c.store), static_cast<int64_t>(ids.size()));
     rows_match_folds(*c.store, "after the pull");
     EXPECT_EQ(snapshot(*c.store), snapshot(*a.store));
     std::remove(path.c_str());
@@ -628,18 +624,7 @@ TEST(SyncStore, IncrementalFoldAndWriteBehindRowsMatchAFreshFold) {
                 }
                 EXPECT_EQ(case_to_json(*got), case_to_json(fold(*evs))) << "round " << round << ", case " << id;
             }
-            CaseQuery q;
-            q.limit = 1000;
-            auto rows = store.query_cases(q);
-            ASSERT_TRUE(rows.ok());
-            for (const auto& r : *rows) {
-                auto evs = store.case_events(r.id);
-                ASSERT_TRUE(evs.ok());
-                CaseState c = fold(*evs);
-                EXPECT_EQ(r.title, c.title) << r.id;
-                EXPECT_EQ(r.updated_at, c.updated_at) << r.id;
-                EXPECT_EQ(r.conflicts, static_cast<int>(c.conflicts.size())) << r.id;
-            }
+            expect_rows_match_folds(store, "round " + std::to_string(round));
         }
         EXPECT_EQ(store.unmaterialized(), 0);
     }
@@ -662,7 +647,9 @@ TEST(SyncStore, TextSearchMatchesAPlainScanOnClientAndServer) {
         std::string desc = std::string(rng() % 10 < 6 ? "late delivery" : "kind staff") + (rng() % 40 == 0 ? " refundable" : "");
         ids.push_back(a.create_case(body_created(rng() % 2 ? "feedback" : "aftercare", names[rng() % 5], desc)));
         clock.now += 60000;
-        if (rng() % 7 == 0) ASSERT_TRUE(a.record(ids.back(), ev::kNoteAdded, R"({"text":"Called back, ZZ top"})"));
+        if (rng() % 7 == 0) {
+            ASSERT_TRUE(a.record(ids.back(), ev::kNoteAdded, R"({"text":"Called back, ZZ top"})"));
+        }
     }
     synchronize(server, {&a});
     auto reference = [](Store& s, const CaseQuery& q) {
