@@ -54,10 +54,14 @@ Status RetentionPolicy::validate() const {
 
 // ---- per case ----
 
+int64_t closure_time(const CaseState& c) {
+    if (c.status == "closed") return c.closed_at ? c.closed_at : c.resolved_at;
+    if (c.status == "resolved") return c.resolved_at;
+    return 0;
+}
+
 int64_t retention_ends_at(const CaseState& c, const RetentionPolicy& p) {
-    int64_t closed = 0;
-    if (c.status == "closed") closed = c.closed_at ? c.closed_at : c.resolved_at;
-    else if (c.status == "resolved") closed = c.resolved_at;
+    const int64_t closed = closure_time(c);
     if (closed <= 0) return 0;
     return add_months_utc(closed, p.months_for(c.kind));
 }
@@ -69,13 +73,18 @@ bool due_for_purge(const CaseState& c, const RetentionPolicy& p, int64_t now) {
 }
 
 Tombstone make_tombstone(const CaseState& c, int64_t now, const std::string& reason) {
+    return make_tombstone(c.id, c.reference, c.kind, c.team, closure_time(c), now, reason);
+}
+
+Tombstone make_tombstone(std::string case_id, std::string reference, std::string kind, std::string team, int64_t closed_at,
+                         int64_t now, const std::string& reason) {
     Tombstone t;
-    t.case_id = c.id;
-    t.reference = c.reference;
-    t.kind = c.kind;
-    t.team = c.team;
+    t.case_id = std::move(case_id);
+    t.reference = std::move(reference);
+    t.kind = std::move(kind);
+    t.team = std::move(team);
     t.reason = reason;
-    t.closed_at = c.status == "closed" && c.closed_at ? c.closed_at : c.resolved_at;
+    t.closed_at = closed_at;
     t.purged_at = now;
     return t;
 }

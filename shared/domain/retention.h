@@ -20,6 +20,9 @@ struct RetentionPolicy {
     int months_for(const std::string& kind) const;
 };
 
+// When the case was closed for retention: closed (or resolved, when closed without a time) or
+// resolved; 0 while it is open. Case rows keep it (cases.retention_from).
+int64_t closure_time(const CaseState& c);
 // When the case's retention ends (closure + months), or 0 when it is not closed (never purged).
 int64_t retention_ends_at(const CaseState& c, const RetentionPolicy& p);
 // Closed (or resolved) long enough, and not on legal hold.
@@ -31,6 +34,9 @@ struct Tombstone {  // no personal data: no client, no text
     int64_t seq = 0;  // server sequence when issued (pull cursor)
 };
 Tombstone make_tombstone(const CaseState& c, int64_t now, const std::string& reason);
+// The same from a case row's fields (a sweep decides closed cases without folding them).
+Tombstone make_tombstone(std::string case_id, std::string reference, std::string kind, std::string team, int64_t closed_at,
+                         int64_t now, const std::string& reason);
 void write_tombstone(json::Writer& w, const Tombstone& t);
 Expected<Tombstone> tombstone_from_value(const json::Value& v);
 

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cctype>
 #include <set>
+#include <string_view>
 
 #include "core/json.h"
 #include "core/time.h"
@@ -112,6 +113,43 @@ const char* const kMigrations[] = {
     // (a trigram insert costs ~100 us a row: a device's sync of 100k events went 3x slower).
     R"sql(
     CREATE TABLE IF NOT EXISTS case_search_pending(id TEXT PRIMARY KEY) WITHOUT ROWID;
+    )sql",
+    // 7: the case rows move to a rowid table. As a WITHOUT ROWID table every row over ~1000 bytes
+    // (the search text makes most rows longer) spilled its tail to a 4 KiB overflow page of its
+    // own, and interior pages held whole rows: 100k cases took 214 MB, 52k pages, 31k of them
+    // overflow pages at 17 % use. The rows also keep when the case was closed for retention
+    // (closure_time()), so a sweep decides from the row without folding the case; -1 marks a row
+    // written before, which the sweep folds instead.
+    R"sql(
+    CREATE TABLE cases_v7(
+        id TEXT PRIMARY KEY NOT NULL,
+        reference TEXT NOT NULL,
+        kind TEXT NOT NULL, team TEXT NOT NULL, status TEXT NOT NULL, priority TEXT NOT NULL,
+        category TEXT NOT NULL, assignee TEXT NOT NULL, client_name TEXT NOT NULL,
+        title TEXT NOT NULL, description TEXT NOT NULL,
+        created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, closed_at INTEGER NOT NULL,
+        next_due INTEGER NOT NULL, overdue_steps INTEGER NOT NULL,
+        needs_escalation INTEGER NOT NULL, escalated INTEGER NOT NULL, legal_hold INTEGER NOT NULL,
+        conflicts INTEGER NOT NULL,
+        search TEXT NOT NULL,
+        json TEXT NOT NULL,
+        retention_from INTEGER NOT NULL DEFAULT -1);
+    INSERT INTO cases_v7(id, reference, kind, team, status, priority, category, assignee, client_name, title, description,
+                         created_at, updated_at, closed_at, next_due, overdue_steps, needs_escalation, escalated, legal_hold,
+                         conflicts, search, json)
+        SELECT id, reference, kind, team, status, priority, category, assignee, client_name, title, description,
+               created_at, updated_at, closed_at, next_due, overdue_steps, needs_escalation, escalated, legal_hold,
+               conflicts, search, json FROM cases;
+    DROP TABLE cases;
+    ALTER TABLE cases_v7 RENAME TO cases;
+    CREATE INDEX cases_status ON cases(status, next_due);
+    CREATE INDEX cases_team ON cases(team, status);
+    CREATE INDEX cases_assignee ON cases(assignee, status);
+    CREATE INDEX cases_updated ON cases(updated_at);
+    CREATE INDEX cases_reference ON cases(reference);
+    CREATE INDEX cases_team_due ON cases(team, (CASE WHEN next_due = 0 THEN 1 ELSE 0 END), next_due, id);
+    CREATE INDEX cases_due_order ON cases((CASE WHEN next_due = 0 THEN 1 ELSE 0 END), next_due, id);
+    CREATE INDEX cases_client ON cases(client_name);
     )sql",
 };
 constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
@@ -684,19 +722,20 @@ Status Store::write_case_row(const CaseState& c, int64_t now) {
     Stmt& s = stmt(
         "INSERT INTO cases(id, reference, kind, team, status, priority, category, assignee, client_name, title,"
         " description, created_at, updated_at, closed_at, next_due, overdue_steps, needs_escalation, escalated, legal_hold,"
-        " conflicts, search, json) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,'')"
+        " conflicts, search, json, retention_from) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,'',?22)"
         " ON CONFLICT(id) DO UPDATE SET reference=excluded.reference, kind=excluded.kind, team=excluded.team,"
         " status=excluded.status, priority=excluded.priority, category=excluded.category, assignee=excluded.assignee,"
         " client_name=excluded.client_name, title=excluded.title, description=excluded.description,"
         " created_at=excluded.created_at, updated_at=excluded.updated_at, closed_at=excluded.closed_at,"
         " next_due=excluded.next_due, overdue_steps=excluded.overdue_steps, needs_escalation=excluded.needs_escalation,"
-        " escalated=excluded.escalated, legal_hold=excluded.legal_hold, conflicts=excluded.conflicts, search=excluded.search");
+        " escalated=excluded.escalated, legal_hold=excluded.legal_hold, conflicts=excluded.conflicts, search=excluded.search,"
+        " retention_from=excluded.retention_from");
     s.bind(1, c.id).bind(2, c.reference).bind(3, c.kind).bind(4, c.team).bind(5, c.status).bind(6, c.priority)
         .bind(7, c.category).bind(8, c.assignee).bind(9, c.client.name).bind(10, c.title).bind(11, c.description)
         .bind(12, c.created_at).bind(13, c.updated_at).bind(14, c.closed_at ? c.closed_at : (c.status == "resolved" ? c.resolved_at : 0))
         .bind(15, sla.next_due).bind(16, static_cast<int64_t>(sla.overdue_count)).bind(17, sla.needs_escalation)
         .bind(18, sla.escalated).bind(19, c.legal_hold).bind(20, static_cast<int64_t>(c.conflicts.size()))
-        .bind(21, lower_ascii(search));
+        .bind(21, lower_ascii(search)).bind(22, closure_time(c));
     if (!s.run()) return s.error("cannot store case " + c.id);
     return mark_search_pending(c.id);
 }
@@ -956,13 +995,28 @@ bool Store::is_purged(const std::string& case_id) {
     return found;
 }
 
-Status Store::purge_case(const std::string& case_id, Tombstone t) {
+Status Store::purge_case(const std::string& case_id, Tombstone t, std::vector<std::string>* attachment_shas) {
     forget_fold(case_id);
     facts_.erase(case_id);
     return transact([&]() -> Status {
-        Stmt& d1 = stmt("DELETE FROM events WHERE case_id=?1");
-        d1.bind(1, case_id);
-        if (!d1.run()) return d1.error("cannot delete events");
+        if (attachment_shas) {
+            // The deleted events name the case's files (attachments are only ever added): a sweep
+            // learns them here instead of folding the case first.
+            static_assert(std::string_view(ev::kAttachmentAdded) == "attachment.added", "the statement below names the type");
+            Stmt& d = stmt("DELETE FROM events WHERE case_id=?1 RETURNING type='attachment.added', body");
+            d.bind(1, case_id);
+            while (d.step()) {
+                if (d.i64(0) == 0) continue;
+                std::string sha;
+                if (auto doc = json::parse(d.text(1)); doc && json::get(doc->root(), "sha256", sha) && !sha.empty())
+                    attachment_shas->push_back(std::move(sha));
+            }
+            if (d.last_rc() != SQLITE_DONE) return d.error("cannot delete events");
+        } else {
+            Stmt& d1 = stmt("DELETE FROM events WHERE case_id=?1");
+            d1.bind(1, case_id);
+            if (!d1.run()) return d1.error("cannot delete events");
+        }
         if (Status st = delete_case_row(case_id); !st) return st;
         if (opts_.server && t.seq == 0) t.seq = next_seq();  // the counter is written once, at commit
         Stmt& ins = stmt("INSERT OR REPLACE INTO tombstones(case_id, reference, kind, team, reason, closed_at, purged_at, seq)"

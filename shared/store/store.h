@@ -164,8 +164,9 @@ public:
 
     // ---- tombstones and purge ----
     bool is_purged(const std::string& case_id);
-    // Deletes the case's events and row and records the tombstone (server: with a new seq).
-    Status purge_case(const std::string& case_id, Tombstone tombstone);
+    // Deletes the case's events and row and records the tombstone (server: with a new seq). With
+    // attachment_shas, appends the sha256 of every file attached to the case.
+    Status purge_case(const std::string& case_id, Tombstone tombstone, std::vector<std::string>* attachment_shas = nullptr);
     Expected<std::vector<Tombstone>> tombstones_after(int64_t after, int limit);
     std::vector<Tombstone> all_tombstones();
 

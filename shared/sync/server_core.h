@@ -28,7 +28,11 @@ struct Caller {
 };
 
 struct RetentionOutcome {
-    struct Item { std::string case_id, reference, kind, team; int64_t closed_at = 0; std::vector<std::string> attachments; };
+    struct Item {
+        std::string case_id, reference, kind, team;
+        int64_t closed_at = 0;
+        std::vector<std::string> attachments;  // sha256 of the case's files; purged cases only (not dry runs)
+    };
     std::vector<Item> purged;       // or "would be purged" on a dry run
     std::vector<Item> held;         // due but on legal hold
     bool dry_run = false;

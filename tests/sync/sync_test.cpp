@@ -228,6 +228,145 @@ TEST(Sync, RetentionPurgeReachesDevicesAndLaterPushesAreRefused) {
     EXPECT_EQ(tombs[0].reason, "retention");
 }
 
+// A sweep decides from the case rows (their closure time, kind and legal hold) and learns the
+// files from the events it deletes. Rows written before they kept the closure time are folded
+// instead: both ways must reach the same outcome, on a dry run and for real.
+TEST(Sync, RetentionDecidesFromCaseRowsAsAFoldWould) {
+    FakeClock clock;
+    ServerPeer s1(clock), s2(clock);
+    ClientPeer a(clock, "alice", "north");
+    const std::string sha1(64, 'a'), sha2(64, 'b');
+    auto attach = [&](const std::string& id, const std::string& sha) {
+        ASSERT_TRUE(a.record(id, ev::kAttachmentAdded, R"({"name":"photo.png","type":"image/png","sha256":")" + sha + R"(","size":10})").ok());
+    };
+    std::string closed = a.create_case(body_created("feedback", "Client A", "closed, two files"));
+    attach(closed, sha1);
+    attach(closed, sha2);
+    clock.now += 3600 * 1000;  // closed and resolved an hour after creation
+    ASSERT_TRUE(a.record(closed, ev::kStatusChanged, R"({"to":"closed","from":"new"})").ok());
+    std::string resolved = a.create_case(body_created("aftercare", "Client B", "resolved only"));
+    ASSERT_TRUE(a.record(resolved, ev::kResolved, R"({"resolution":"fixed"})").ok());
+    std::string held = a.create_case(body_created("feedback", "Client C", "held"));
+    ASSERT_TRUE(a.record(held, ev::kStatusChanged, R"({"to":"closed","from":"new"})").ok());
+    std::string open = a.create_case(body_created("feedback", "Client D", "still open"));
+    clock.now += 200LL * 24 * 3600 * 1000;
+    std::string recent = a.create_case(body_created("feedback", "Client E", "closed later"));
+    ASSERT_TRUE(a.record(recent, ev::kStatusChanged, R"({"to":"closed","from":"new"})").ok());
+    synchronize(s1, {&a});
+    ASSERT_TRUE(s1.server->write_server_event(held, ev::kLegalHold, R"({"hold":true,"reason":"dispute"})", "admin").ok());
+    // s2 holds the same events, with rows as a store from before the closure column wrote them
+    auto all = s1.store->events_after(0, 1000);
+    ASSERT_TRUE(all.ok());
+    std::vector<Event> evs;
+    for (auto& se : *all) evs.push_back(se.event);
+    ASSERT_TRUE(s2.store->apply_events(evs).ok());
+    ASSERT_TRUE(s2.store->materialize().ok());
+    ASSERT_TRUE(sql::exec(s2.store->db(), "UPDATE cases SET retention_from=-1").ok());
+
+    clock.now = kT0 + 400LL * 24 * 3600 * 1000;
+    auto summary = [](const RetentionOutcome& o) {
+        std::set<std::string> out;
+        for (const auto* list : {&o.purged, &o.held})
+            for (auto i : *list) {
+                std::sort(i.attachments.begin(), i.attachments.end());
+                std::string line = (list == &o.purged ? "purged " : "held ") + i.case_id + " " + i.reference + " " + i.kind + " " +
+                                   i.team + " " + std::to_string(i.closed_at);
+                for (auto& sha : i.attachments) line += " " + sha.substr(0, 4);
+                out.insert(line);
+            }
+        return out;
+    };
+    RetentionPolicy policy;
+    auto dry1 = s1.server->run_retention(policy, true), dry2 = s2.server->run_retention(policy, true);
+    EXPECT_EQ(summary(dry1), summary(dry2));
+    auto real1 = s1.server->run_retention(policy, false), real2 = s2.server->run_retention(policy, false);
+    EXPECT_EQ(summary(real1), summary(real2));
+
+    std::set<std::string> purged;
+    for (auto& i : real1.purged) purged.insert(i.case_id);
+    EXPECT_EQ(purged, (std::set<std::string>{closed, resolved}));
+    ASSERT_EQ(real1.held.size(), 1u);
+    EXPECT_EQ(real1.held[0].case_id, held);
+    for (auto& i : real1.purged) {
+        auto files = i.attachments;
+        std::sort(files.begin(), files.end());
+        const std::vector<std::string> expected = i.case_id == closed ? std::vector<std::string>{sha1, sha2} : std::vector<std::string>{};
+        EXPECT_EQ(files, expected) << i.case_id;
+        EXPECT_EQ(i.closed_at, kT0 + 3600 * 1000);
+    }
+    for (ServerPeer* s : {&s1, &s2}) {
+        EXPECT_TRUE(s->store->is_purged(closed) && s->store->is_purged(resolved));
+        EXPECT_FALSE(s->store->is_purged(held) || s->store->is_purged(open) || s->store->is_purged(recent));
+        auto tombs = s->store->all_tombstones();
+        ASSERT_EQ(tombs.size(), 2u);
+        for (auto& t : tombs) {
+            auto it = std::find_if(real1.purged.begin(), real1.purged.end(), [&](auto& i) { return i.case_id == t.case_id; });
+            ASSERT_NE(it, real1.purged.end());
+            EXPECT_EQ(t.closed_at, it->closed_at);
+        }
+    }
+}
+
+// Migration 7 moves the case rows to a rowid table (a store from before kept them WITHOUT ROWID,
+// without the closure column): the rows come across unchanged, marked for a fold by the sweep.
+TEST(SyncStore, CaseRowsOfASchema6StoreAreMigratedAndSwept) {
+    std::string path = ::testing::TempDir() + "closeloop_schema6_test.db";
+    std::remove(path.c_str());
+    FakeClock clock;
+    ClientPeer a(clock, "alice", "north");
+    std::string old_case = a.create_case(body_created("feedback", "Client A", "closed long ago"));
+    ASSERT_TRUE(a.record(old_case, ev::kAttachmentAdded, R"({"name":"f","type":"text/plain","sha256":")" + std::string(64, 'c') + R"(","size":1})").ok());
+    ASSERT_TRUE(a.record(old_case, ev::kStatusChanged, R"({"to":"closed","from":"new"})").ok());
+    std::string open_case = a.create_case(body_created("aftercare", "Client B", "open"));
+    std::vector<std::pair<std::string, std::string>> rows_before;
+    const char* kRowColumns = "id, reference, kind, team, status, priority, category, assignee, client_name, title, description,"
+                              " created_at, updated_at, closed_at, next_due, overdue_steps, needs_escalation, escalated,"
+                              " legal_hold, conflicts, search, json";
+    auto rows_of = [&](sqlite3* db) {
+        std::vector<std::pair<std::string, std::string>> out;
+        sql::Stmt q(db, (std::string("SELECT id, json_array(") + kRowColumns + ") FROM cases ORDER BY id").c_str());
+        while (q.step()) out.emplace_back(q.text(0), q.text(1));
+        return out;
+    };
+    {
+        ServerPeer s(clock, path);
+        synchronize(s, {&a});
+        ASSERT_TRUE(s.store->materialize().ok());
+        rows_before = rows_of(s.store->db());
+        ASSERT_EQ(rows_before.size(), 2u);
+        // back to the schema 6 shape
+        std::string sql = std::string("BEGIN; CREATE TABLE cases_v6(id TEXT PRIMARY KEY, reference TEXT NOT NULL, kind TEXT NOT NULL,"
+                          " team TEXT NOT NULL, status TEXT NOT NULL, priority TEXT NOT NULL, category TEXT NOT NULL,"
+                          " assignee TEXT NOT NULL, client_name TEXT NOT NULL, title TEXT NOT NULL, description TEXT NOT NULL,"
+                          " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, closed_at INTEGER NOT NULL,"
+                          " next_due INTEGER NOT NULL, overdue_steps INTEGER NOT NULL, needs_escalation INTEGER NOT NULL,"
+                          " escalated INTEGER NOT NULL, legal_hold INTEGER NOT NULL, conflicts INTEGER NOT NULL,"
+                          " search TEXT NOT NULL, json TEXT NOT NULL) WITHOUT ROWID;"
+                          " INSERT INTO cases_v6 SELECT ") + kRowColumns + " FROM cases;"
+                          " DROP TABLE cases; ALTER TABLE cases_v6 RENAME TO cases;"
+                          " CREATE INDEX cases_team ON cases(team, status); PRAGMA user_version=6; COMMIT;";
+        ASSERT_TRUE(sql::exec(s.store->db(), sql.c_str()).ok());
+    }
+    ServerPeer s(clock, path);
+    EXPECT_EQ(rows_of(s.store->db()), rows_before);
+    {
+        sql::Stmt q(s.store->db(), "SELECT count(*), min(retention_from), max(retention_from), max(rowid) FROM cases");
+        ASSERT_TRUE(q.step());
+        EXPECT_EQ(q.i64(0), 2);
+        EXPECT_EQ(q.i64(1), -1);
+        EXPECT_EQ(q.i64(2), -1);
+        EXPECT_EQ(q.i64(3), 2);  // a rowid table now
+    }
+    clock.now += 400LL * 24 * 3600 * 1000;
+    auto out = s.server->run_retention(RetentionPolicy{}, false);
+    ASSERT_EQ(out.purged.size(), 1u);
+    EXPECT_EQ(out.purged[0].case_id, old_case);
+    EXPECT_EQ(out.purged[0].attachments, std::vector<std::string>{std::string(64, 'c')});
+    EXPECT_TRUE(s.store->load_case(open_case).has_value());
+    s.store.reset();
+    std::remove(path.c_str());
+}
+
 TEST(Sync, LegalHoldKeepsACase) {
     FakeClock clock;
     ServerPeer s(clock);
