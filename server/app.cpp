@@ -1099,13 +1099,10 @@ HttpResponse App::h_retention_put(const HttpRequest& req, Ctx& ctx) {
 
 void App::gc_attachments(const std::vector<std::string>& candidates) {
     if (candidates.empty()) return;
-    std::set<std::string> still;
-    auto cases = store_->all_cases();
-    if (!cases) return;  // keep files when unsure
-    for (auto& c : *cases)
-        for (auto& a : c.attachments) still.insert(a.sha256);
+    auto still = store_->attachment_shas();  // files are stored by content: another case may hold one
+    if (!still) return;                      // keep files when unsure
     for (auto& sha : candidates) {
-        if (still.count(sha) || !is_sha_hex(sha)) continue;
+        if (still->count(sha) || !is_sha_hex(sha)) continue;
         std::error_code ec;
         fs::remove(fs::path(attachments_dir()) / sha, ec);
         users_->delete_attachment(sha);
@@ -1182,7 +1179,7 @@ HttpResponse App::h_subject_export(const HttpRequest& req, Ctx& ctx) {
     std::string client = req.param("client");
     if (client.empty() || client.size() > 500) return bad_request("'client' (the client's name) is required");
     std::lock_guard<std::recursive_mutex> lk(db_mutex());
-    auto cases = store_->all_cases();
+    auto cases = store_->cases_of_client(client);
     if (!cases) return from_error(cases.error());
     std::string key = lower(client);
     json::Writer w;
@@ -1211,7 +1208,7 @@ HttpResponse App::h_subject_erase(const HttpRequest& req, Ctx& ctx) {
     if (!json::get(doc->root(), "client", client) || client.empty() || client.size() > 500)
         return bad_request("'client' must be a non-empty string");
     std::lock_guard<std::recursive_mutex> lk(db_mutex());
-    auto cases = store_->all_cases();
+    auto cases = store_->cases_of_client(client);
     if (!cases) return from_error(cases.error());
     std::string key = lower(client);
     int64_t t = now();

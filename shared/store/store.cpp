@@ -615,6 +615,18 @@ Expected<std::vector<Event>> Store::case_events(const std::string& case_id) {
     return out;
 }
 
+Expected<std::set<std::string>> Store::attachment_shas() {
+    std::set<std::string> out;
+    static_assert(std::string_view(ev::kAttachmentAdded) == "attachment.added", "the query below names the type");
+    Stmt& s = stmt("SELECT body FROM events WHERE type='attachment.added'");
+    while (s.step()) {
+        std::string sha;
+        if (auto doc = json::parse(s.text(0)); doc && json::get(doc->root(), "sha256", sha) && !sha.empty()) out.insert(std::move(sha));
+    }
+    if (s.last_rc() != SQLITE_DONE) return s.error("cannot read attachments");
+    return out;
+}
+
 Expected<std::vector<StoredEvent>> Store::events_after(int64_t after, int limit) {
     std::vector<StoredEvent> out;
     Stmt& s = stmt("SELECT seq, " CL_EVENT_COLUMNS " FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2");
@@ -778,6 +790,24 @@ Expected<std::vector<CaseState>> Store::all_cases(const std::vector<std::string>
     }
     std::vector<CaseState> out;
     out.reserve(ids.size());
+    for (const auto& id : ids) {
+        auto c = fold_case(id);
+        if (!c) return c.error();
+        out.push_back(std::move(*c));
+    }
+    return out;
+}
+
+Expected<std::vector<CaseState>> Store::cases_of_client(const std::string& name) {
+    if (Status st = materialize(); !st) return st.error();
+    std::vector<std::string> ids;
+    {
+        Stmt& s = stmt("SELECT id FROM cases WHERE lower(client_name) = ?1 ORDER BY created_at, id");  // lower(): ASCII only
+        s.bind(1, lower_ascii(name));
+        while (s.step()) ids.push_back(s.text(0));
+        if (s.last_rc() != SQLITE_DONE) return s.error("cannot read cases");
+    }
+    std::vector<CaseState> out;
     for (const auto& id : ids) {
         auto c = fold_case(id);
         if (!c) return c.error();

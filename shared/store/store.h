@@ -135,6 +135,9 @@ public:
     int64_t unmaterialized();
     std::optional<StoredEvent> find_event(const std::string& id);
     Expected<std::vector<Event>> case_events(const std::string& case_id);
+    // The sha256 of every file some stored case has attached (one pass over the attachment
+    // events, no folds): what a server must keep when it deletes files after a purge.
+    Expected<std::set<std::string>> attachment_shas();
     // Events with seq > after, ascending, at most limit (server and client).
     Expected<std::vector<StoredEvent>> events_after(int64_t after, int limit);
     int64_t max_seq();
@@ -153,6 +156,9 @@ public:
     Expected<std::vector<CaseRow>> query_cases(const CaseQuery& q);
     int64_t count_cases(const CaseQuery& q);
     Expected<std::vector<CaseState>> all_cases(const std::vector<std::string>& teams = {});
+    // The folds of the cases whose client name equals `name` ignoring ASCII case (a data
+    // subject's export or erasure), found from the rows.
+    Expected<std::vector<CaseState>> cases_of_client(const std::string& name);
     int64_t case_count();
     int64_t event_count();
 

@@ -243,6 +243,44 @@ TEST_F(ServerRetention, PurgeTombstoneRefusalLegalHoldDryRunAudit) {
     EXPECT_NE(admin.get("/api/v1/admin/audit?action=case.legal_hold").body.find(held), std::string::npos);
 }
 
+// Files are stored by content, so two cases can hold the same one: a purge deletes the files
+// only its case held and keeps the shared one.
+TEST_F(ServerRetention, PurgeDeletesTheFilesNoOtherCaseHolds) {
+    std::string t = make_user("fay", "agent", {"files"});
+    Device d = make_device("f", "fay", t);
+    auto upload = [&](const std::string& data) {
+        auto up = client(t).post("/api/v1/attachments", data, "text/plain", {{"X-Filename", "note.txt"}});
+        EXPECT_EQ(up.status, 201) << up.body;
+        std::string sha;
+        EXPECT_TRUE(json::get(parse(up.body).root(), "sha256", sha));
+        return sha;
+    };
+    auto attach = [&](const std::string& id, const std::string& sha, int64_t at) {
+        record(d, id, "files", "attachment.added", R"({"name":"note.txt","type":"text/plain","sha256":")" + sha + R"(","size":5})", at);
+    };
+    const std::string only = upload("only the old case holds this"), shared = upload("both cases hold this");
+    int64_t old = wall_ms() - 2LL * 365 * 86400000;
+    std::string gone = create_case(d, "files", "Old Client", old);
+    attach(gone, only, old + 1000);
+    attach(gone, shared, old + 2000);
+    record(d, gone, "files", "status.changed", R"({"to":"closed"})", old + 3000);
+    std::string kept = create_case(d, "files", "New Client", wall_ms() - 2000);
+    attach(kept, shared, wall_ms() - 1000);
+    ASSERT_TRUE(sync(d));
+    auto admin = client(admin_token_);
+    ASSERT_EQ(admin.get("/api/v1/attachments/" + only).status, 200);
+
+    auto run = admin.post("/api/v1/admin/retention/run", "");
+    ASSERT_EQ(run.status, 200) << run.body;
+    EXPECT_NE(run.body.find(gone), std::string::npos) << run.body;
+    EXPECT_EQ(run.body.find(kept), std::string::npos) << run.body;
+    EXPECT_EQ(admin.get("/api/v1/cases/" + gone).status, 404);
+    EXPECT_EQ(admin.get("/api/v1/attachments/" + only).status, 404);
+    auto still = admin.get("/api/v1/attachments/" + shared);
+    EXPECT_EQ(still.status, 200);
+    EXPECT_EQ(still.body, "both cases hold this");
+}
+
 TEST_F(ServerRetention, SubjectExportAndErasure) {
     std::string t = make_user("sam", "agent", {"g"});
     Device d = make_device("s", "sam", t);
