@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <functional>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -29,6 +30,7 @@
 #include "core/json.h"
 #include "dataset.h"
 #include "domain/case.h"
+#include "domain/report.h"
 #include "store/sqlite_util.h"
 #include "store/store.h"
 #include "sync/client_sync.h"
@@ -311,6 +313,21 @@ void scenario_query(const Args& a, const Dataset& d, const Dataset* big) {
             figure("query", "closeloop", "inbox " + nq.name + " @" + label, "ms", runs, 1, false,
                    "native, first page of 50", 1000);
         }
+        // A manager's report (what GET /api/v1/reports does): every case of the store folded,
+        // then the report over the whole history.
+        std::vector<Timing> runs;
+        size_t n = 0;
+        for (int r = 0; r < std::max(3, a.runs); ++r)
+            runs.push_back(time_once([&] {
+                auto cases = s->all_cases();
+                if (!cases || cases->empty()) die("report: no cases");
+                cl::ReportQuery q;
+                q.to = std::numeric_limits<int64_t>::max();
+                cl::Report rep = cl::build_report(*cases, q, s->sla_policy(), s->calendar(), kRetentionNow);
+                n = cases->size();
+            }));
+        figure("query", "closeloop", "report, all history @" + label, "ms", runs, 1, false,
+               "native, all_cases() + build_report() over " + std::to_string(n) + " cases", 1000);
     };
     run(d, std::to_string(d.spec.cases / 1000) + "k cases");
     if (big) run(*big, std::to_string(big->spec.cases / 1000) + "k cases");
