@@ -14,7 +14,6 @@
 //   itself sends them uncompressed; a reverse proxy or CDN would gzip them). MB = 10^6 bytes.
 // Chromium runs with the flags of tests/e2e/lib.mjs (SwiftShader: WebGL2 in software, on the CPU).
 // Prints {"figures":[...],"skipped":[...]} like the other parts.
-import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import fs from 'node:fs';
@@ -75,42 +74,24 @@ if (!js.includes('closeloopFirstFrame')) {
 }
 if (!serverBin || !fs.existsSync(serverBin)) { skip('closeloop', `closeloop-server not found (${serverBin || 'no --server'})`); done(); process.exit(0); }
 if (!fs.existsSync(chromiumPath)) { skip('closeloop', `no Chromium at ${chromiumPath}`); done(); process.exit(0); }
-let chromium, chromiumArgs;
+let chromium, chromiumArgs, startE2eServer;
 try {
   ({ chromium } = createRequire(path.join(root, 'tests/e2e/package.json'))('playwright-core'));
-  ({ chromiumArgs } = await import(pathToFileURL(path.join(root, 'tests/e2e/lib.mjs')).href));
+  ({ chromiumArgs, startServer: startE2eServer } = await import(pathToFileURL(path.join(root, 'tests/e2e/lib.mjs')).href));
 } catch (e) {
   skip('closeloop', `playwright-core not installed in tests/e2e (cd tests/e2e && npm install): ${String(e).split('\n')[0]}`);
   done();
   process.exit(0);
 }
 
+// The e2e helper's server start, with the real password hashing.
 async function startServer() {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-coldstart-data-'));
-  const env = { ...process.env, CLOSELOOP_ADMIN_PASSWORD: 'coldstart-admin-pw' };
-  const proc = spawn(serverBin, ['--host', '127.0.0.1', '--port', '0', '--data', dataDir, '--static', www, '--sweep-interval', '0'],
-    { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stderr.on('data', (d) => { out += d; });
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('server did not start: ' + out)), 15000);
-    proc.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/listening on (http:\/\/[^/\s]+\/)/);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
-    });
-    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited (${code}): ${out}`)); });
-  });
+  const s = await startE2eServer({ bin: serverBin, static: www, adminPassword: 'coldstart-admin-pw', fastHash: false });
   const stop = async () => {
-    if (proc.exitCode === null && proc.signalCode === null) {
-      const exited = new Promise((r) => proc.on('exit', r));
-      proc.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-    }
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    await s.stop();
+    fs.rmSync(s.dataDir, { recursive: true, force: true });
   };
-  return { url, stop };
+  return { url: s.url, stop };
 }
 
 // What the page saw: first frame, when closeloop.wasm arrived, whether it came from the network

@@ -55,25 +55,12 @@ bool get_str(const Value& obj, const char (&key)[N], std::string& out) {
     out.assign(v->GetString(), v->GetStringLength());
     return true;
 }
-template <size_t N>
-bool get_i64(const Value& obj, const char (&key)[N], int64_t& out) {
+// int, int64_t or bool: rapidjson's Is<T>() also refuses a number that does not fit.
+template <typename T, size_t N>
+bool get_num(const Value& obj, const char (&key)[N], T& out) {
     const Value* v = mem(obj, key);
-    if (!v || !v->IsInt64()) return false;
-    out = v->GetInt64();
-    return true;
-}
-template <size_t N>
-bool get_int(const Value& obj, const char (&key)[N], int& out) {
-    const Value* v = mem(obj, key);
-    if (!v || !v->IsInt()) return false;
-    out = v->GetInt();
-    return true;
-}
-template <size_t N>
-bool get_bool(const Value& obj, const char (&key)[N], bool& out) {
-    const Value* v = mem(obj, key);
-    if (!v || !v->IsBool()) return false;
-    out = v->GetBool();
+    if (!v || !v->template Is<T>()) return false;
+    out = v->template Get<T>();
     return true;
 }
 
@@ -175,12 +162,12 @@ public:
             }
             case Type::Survey: {
                 SurveyResponse& s = entry(c.surveys);
-                get_int(b, "csat", s.csat);
-                get_int(b, "nps", s.nps);
+                get_num(b, "csat", s.csat);
+                get_num(b, "nps", s.nps);
                 get_str(b, "comment", s.comment);
                 get_str(b, "suggestion", s.suggestion);
                 get_str(b, "channel", s.channel);
-                get_bool(b, "incentive", s.incentive);
+                get_num(b, "incentive", s.incentive);
                 if (const Value* tags = mem(b, "tags"); tags && tags->IsArray())
                     for (auto& tag : tags->GetArray())
                         if (tag.IsString()) s.tags.emplace_back(tag.GetString(), tag.GetStringLength());
@@ -199,7 +186,7 @@ public:
                 break;
             case Type::FollowUp: {
                 FollowUp& f = entry(c.follow_ups);
-                get_bool(b, "satisfied", f.satisfied);
+                get_num(b, "satisfied", f.satisfied);
                 get_str(b, "note", f.note);
                 get_str(b, "channel", f.channel);
                 break;
@@ -209,7 +196,7 @@ public:
                 get_str(b, "name", a.name);
                 get_str(b, "type", a.type);
                 get_str(b, "sha256", a.sha256);
-                get_i64(b, "size", a.size);
+                get_num(b, "size", a.size);
                 break;
             }
             case Type::Linked: {
@@ -218,7 +205,7 @@ public:
                 break;
             }
             case Type::LegalHold:
-                get_bool(b, "hold", c.legal_hold);
+                get_num(b, "hold", c.legal_hold);
                 break;
             case Type::Ref:
                 if (c.reference.empty() || c.reference == c.id) c.reference.assign(str(b, "ref"));  // first assignment stands
@@ -286,11 +273,11 @@ private:
         init(mem(b, "category"), "category", c.category);
         init(mem(b, "priority"), "priority", c.priority);
         init(mem(b, "assignee"), "assignee", c.assignee);
-        if (get_bool(b, "urgent", c.urgent)) set_winner("urgent", id, e.author, c.urgent ? "true" : "false");
-        if (get_bool(b, "high_impact", c.high_impact)) set_winner("high_impact", id, e.author, c.high_impact ? "true" : "false");
-        if (get_i64(b, "service_completed_at", c.service_completed_at))
+        if (get_num(b, "urgent", c.urgent)) set_winner("urgent", id, e.author, c.urgent ? "true" : "false");
+        if (get_num(b, "high_impact", c.high_impact)) set_winner("high_impact", id, e.author, c.high_impact ? "true" : "false");
+        if (get_num(b, "service_completed_at", c.service_completed_at))
             set_winner("service_completed_at", id, e.author, std::to_string(c.service_completed_at));
-        if (get_i64(b, "due_at", c.due_at)) set_winner("due_at", id, e.author, std::to_string(c.due_at));
+        if (get_num(b, "due_at", c.due_at)) set_winner("due_at", id, e.author, std::to_string(c.due_at));
         if (const Value* cl = mem(b, "client"); cl && cl->IsObject()) {
             init(mem(*cl, "name"), "client_name", c.client.name);
             init(mem(*cl, "contact"), "client_contact", c.client.contact);

@@ -112,20 +112,21 @@ public:
     // `acked_seqs` (client): server seqs for the events, same order, when they come from a pull.
     // Events for a purged case are rejected with code "purged".
     // When the touched cases' rows are written (a server always writes them behind, see
-    // materialize()): now; at the outer commit (the touched cases are remembered in memory;
-    // rollback forgets them); or behind, for pulled events (acked_seqs set): by the next
+    // materialize()): now, or behind, for pulled events (acked_seqs set): by the next
     // materialize(), tracked by their seqs above the "folded_seq" mark, so it survives a restart.
     // A device's first sync pulls each case's events over many pages; behind, each case is folded
-    // and its row written once instead of once per page.
-    enum class Rows { now, at_commit, behind };
+    // and its row written once instead of once per page. Behind, an event without a seq has no
+    // place above the mark: its case is re-folded at the outer commit instead (remembered in
+    // memory; a rollback forgets it).
+    enum class Rows { now, behind };
     Expected<ApplyResult> apply_events(const std::vector<Event>& events, const std::vector<int64_t>& acked_seqs = {},
                                        Rows rows = Rows::now);
-    // Re-folds the cases left by apply_events(..., Rows::at_commit), once each.
+    // Re-folds the cases left for the commit by apply_events(..., Rows::behind), once each.
     Status fold_deferred();
     // Case rows written behind the events (always on a server; pulled pages on a device).
     // materialize() re-folds, once each, the cases of every event whose seq is above the meta
     // "folded_seq" mark and moves the mark, in one transaction (a device first folds its
-    // at-commit cases). Every reader of case rows below calls it first, so callers always see rows
+    // cases left for the commit). Every reader of case rows below calls it first, so callers always see rows
     // that match the events; a crash between the two leaves the mark behind and the next read
     // catches up. max_events > 0: only the cases of the next max_events events above the mark
     // (the server's idle thread folds a big backlog in such steps, letting pushes in between).
@@ -234,7 +235,7 @@ private:
     std::map<std::string, std::unique_ptr<sql::Stmt>> stmts_;
     int64_t last_seq_ = -1;  // server: cached sequence counter
     bool seq_dirty_ = false;
-    std::set<std::string> deferred_folds_;  // cases applied with Rows::at_commit, not yet re-folded
+    std::set<std::string> deferred_folds_;  // cases to re-fold at the outer commit (see Rows)
     int rows_behind_ = -1;                  // device: events above the folded_seq mark? (-1: ask SQLite)
     int64_t max_event_seq();
     // Fold cache: every stored event of a cached case has been applied to its folder, in order.

@@ -134,10 +134,15 @@ export async function waitSaved(page) {
 // Starts closeloop-server on a free loopback port with a temporary data dir, serving the web client
 // from `www`. users: [{name, role, teams:[..], password}] are created through the admin API after
 // the start. Returns {url, dataDir, adminPassword, api(method, path, body, token), login, stop}.
-export async function startServer({ users = [], adminPassword = 'admin-secret-pw' } = {}) {
+// bin/static: another server build or client build (the benchmarks); fastHash: false keeps the
+// real Argon2id cost (a benchmark must not measure a test-only setting).
+export async function startServer({ users = [], adminPassword = 'admin-secret-pw', bin = serverBin, static: staticDir = www,
+  fastHash = true } = {}) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-e2e-data-'));
-  const env = { ...process.env, CLOSELOOP_ADMIN_PASSWORD: adminPassword, CLOSELOOP_TEST_FAST_HASH: '1' };
-  const proc = spawn(serverBin, ['--host', '127.0.0.1', '--port', '0', '--data', dataDir, '--static', www,
+  const env = { ...process.env, CLOSELOOP_ADMIN_PASSWORD: adminPassword };
+  if (fastHash) env.CLOSELOOP_TEST_FAST_HASH = '1';
+  else delete env.CLOSELOOP_TEST_FAST_HASH;
+  const proc = spawn(bin, ['--host', '127.0.0.1', '--port', '0', '--data', dataDir, '--static', staticDir,
     '--sweep-interval', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stderr.on('data', (d) => { out += d; if (process.env.CL_DEBUG) process.stderr.write(d); });
@@ -171,12 +176,13 @@ export async function startServer({ users = [], adminPassword = 'admin-secret-pw
     const r = await api('POST', '/api/v1/admin/users', { name: u.name, role: u.role || 'agent', teams: u.teams || [], password: u.password }, adminToken);
     if (r.status !== 201) throw new Error(`creating user ${u.name}: ${r.status} ${r.text}`);
   }
+  const running = () => proc.exitCode === null && proc.signalCode === null;
   async function stop() {
-    if (proc.exitCode !== null) return;
+    if (!running()) return;
     const done = new Promise((r) => proc.on('exit', r));
     proc.kill('SIGTERM');
     await Promise.race([done, new Promise((r) => setTimeout(r, 5000))]);
-    if (proc.exitCode === null) proc.kill('SIGKILL');
+    if (running()) proc.kill('SIGKILL');
   }
   return { url, dataDir, adminPassword, adminToken, api, login, stop, proc };
 }
