@@ -778,7 +778,7 @@ HttpResponse App::h_report(const HttpRequest& req, Ctx& ctx) {
     q.channel = req.param("channel");
     std::vector<std::string> teams;
     if (!ctx.caller.reads_all()) teams = ctx.caller.teams.empty() ? std::vector<std::string>{"\x01none"} : ctx.caller.teams;
-    auto cases = store_->all_cases(teams);
+    auto cases = store_->all_cases(teams, report_reads_since(q));
     if (!cases) return from_error(cases.error());
     Report rep = build_report(*cases, q, store_->sla_policy(), store_->calendar(), t);
     if (format == "csv") {

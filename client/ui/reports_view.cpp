@@ -183,9 +183,9 @@ void reports_view(App& app, UiState& ui) {
         mark(std::string("reports.period.") + periods[i]);
     }
     if (!s.has || s.version != app.data_version() || app.now() - s.built_at > 60000) {
-        auto cases = app.store()->all_cases();
+        ReportQuery q = PeriodFromName::make(periods[s.period], app.now(), app.store()->calendar());
+        auto cases = app.store()->all_cases({}, report_reads_since(q));  // the cases this period's report reads
         if (cases) {
-            ReportQuery q = PeriodFromName::make(periods[s.period], app.now(), app.store()->calendar());
             g_report = build_report(*cases, q, app.store()->sla_policy(), app.store()->calendar(), app.now());
             s.has = true;
             s.error.clear();

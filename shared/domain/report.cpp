@@ -233,13 +233,20 @@ bool active_in_period(const CaseState& c, int64_t from, int64_t to) {
 
 }  // namespace
 
+int64_t report_reads_since(const ReportQuery& q) {
+    // Every time the report reads is an event's wall time (updated_at is the latest): surveys,
+    // notes and tags back to the previous period; escalations and the cohort's creation within
+    // the period. Improvement actions are listed by their state, whatever their age.
+    const int64_t len = q.to > q.from ? q.to - q.from : 0;
+    return q.from - len;
+}
+
 Report build_report(const std::vector<CaseState>& cases, const ReportQuery& q, const SlaPolicy& policy,
                     const BusinessCalendar& cal, int64_t now) {
     Report r;
     r.query = q;
     r.generated_at = now;
-    const int64_t len = q.to > q.from ? q.to - q.from : 0;
-    const int64_t prev_from = q.from - len, prev_to = q.from;
+    const int64_t prev_from = report_reads_since(q), prev_to = q.from;
 
     std::vector<const SurveyResponse*> cur_surveys, prev_surveys;
     std::vector<double> response, resolution;

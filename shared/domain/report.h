@@ -82,6 +82,11 @@ struct Report {
 //  Empty map keys (no category/channel) are reported as "none". Lists are sorted by due, date, reference.
 Report build_report(const std::vector<CaseState>& cases, const ReportQuery& q, const SlaPolicy& policy,
                     const BusinessCalendar& cal, int64_t now);
+// The report reads nothing of a case whose every event happened before this instant (the start
+// of the previous period of equal length), unless it is an improvement action: such cases can be
+// left out of build_report's input. A month's report then folds the cases touched since the
+// month before, not the whole store.
+int64_t report_reads_since(const ReportQuery& q);
 
 std::string report_to_json(const Report& r);
 // Sectioned CSV (CRLF): a title row, a header row and data rows per section, blank line between.

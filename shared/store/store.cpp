@@ -778,11 +778,12 @@ std::optional<CaseState> Store::load_case(const std::string& key) {
     return std::move(*c);
 }
 
-Expected<std::vector<CaseState>> Store::all_cases(const std::vector<std::string>& teams) {
+Expected<std::vector<CaseState>> Store::all_cases(const std::vector<std::string>& teams, int64_t touched_since) {
     if (Status st = materialize(); !st) return st.error();
     std::vector<std::string> ids;
     {
-        Stmt& s = stmt("SELECT id, team FROM cases ORDER BY created_at, id");
+        Stmt& s = stmt("SELECT id, team FROM cases WHERE updated_at >= ?1 OR kind = 'improvement' ORDER BY created_at, id");
+        s.bind(1, touched_since);
         while (s.step()) {
             std::string team = s.text(1);
             if (teams.empty() || std::find(teams.begin(), teams.end(), team) != teams.end()) ids.push_back(s.text(0));

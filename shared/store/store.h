@@ -8,6 +8,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <list>
 #include <unordered_map>
 #include <map>
@@ -156,7 +157,10 @@ public:
     const CaseState* cached_case(const std::string& case_id);
     Expected<std::vector<CaseRow>> query_cases(const CaseQuery& q);
     int64_t count_cases(const CaseQuery& q);
-    Expected<std::vector<CaseState>> all_cases(const std::vector<std::string>& teams = {});
+    // touched_since: only cases with an event at or after it, and every improvement action (what
+    // a report reads: report_reads_since()).
+    Expected<std::vector<CaseState>> all_cases(const std::vector<std::string>& teams = {},
+                                               int64_t touched_since = std::numeric_limits<int64_t>::min());
     // The folds of the cases whose client name equals `name` ignoring ASCII case (a data
     // subject's export or erasure), found from the rows.
     Expected<std::vector<CaseState>> cases_of_client(const std::string& name);

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <iterator>
+#include <random>
 #include <set>
 
 #include "core/time.h"
@@ -729,4 +730,57 @@ TEST(Report, DocumentationLogMatchesSopExampleColumns) {
     EXPECT_EQ(documentation_log_csv({}), "ID,Date,Stakeholder,Feedback/Follow-up,Status,Assigned to,Resolution/Comments\r\n");
     EXPECT_EQ(status_label("closed"), "Completed");
     EXPECT_EQ(status_label("new"), "Pending");
+}
+
+// A report only needs the cases touched since report_reads_since() and the improvement actions
+// (the store hands it just those): on random stores and periods, the report from that subset is
+// the report from every case.
+TEST(Report, CasesUntouchedSinceThePreviousPeriodChangeNothing) {
+    std::mt19937_64 rng(7);
+    int smaller = 0, with_cohort = 0;
+    auto pick = [&](int64_t lo, int64_t hi) { return lo + static_cast<int64_t>(rng() % static_cast<uint64_t>(hi - lo)); };
+    const int64_t start = T("2023-01-01"), end = T("2025-01-01");
+    const char* words[] = {"late delivery", "friendly driver", "billing error", "refund please", "great service"};
+    for (int round = 0; round < 20; ++round) {
+        SCOPED_TRACE("round " + std::to_string(round));
+        std::vector<CaseState> all;
+        for (int i = 0; i < 60; ++i) {
+            const std::string id = "c" + std::to_string(i);
+            int64_t t = pick(start, end);
+            const bool improvement = i % 10 == 0;
+            CaseEvents b(id, i % 3 ? "north" : "south");
+            if (improvement)
+                b.add(t, ev::kCaseCreated, R"({"kind":"improvement","title":"Action )" + id + R"(","assignee":"bob"})");
+            else
+                b = feedback(id, t, i % 2 ? "complaint" : "suggestion", "email", i % 3 ? "north" : "south");
+            const int n = static_cast<int>(rng() % 8);
+            for (int k = 0; k < n; ++k) {
+                t += pick(kHourMs, 40 * kDayMs);
+                switch (rng() % 6) {
+                    case 0: b.survey(t, 1 + static_cast<int>(rng() % 5), static_cast<int>(rng() % 11), words[rng() % 5]); break;
+                    case 1: b.add(t, ev::kNoteAdded, std::string(R"({"text":")") + words[rng() % 5] + "\"}"); break;
+                    case 2: b.add(t, ev::kEscalated, R"({"reason":"unhappy","to":"manager"})"); break;
+                    case 3: b.add(t, ev::kContactLogged, R"({"step":"acknowledged"})"); break;
+                    case 4: b.add(t, ev::kResolved, R"({"resolution":"done"})"); break;
+                    default: b.add(t, ev::kStatusChanged, R"({"to":"closed"})"); break;
+                }
+            }
+            all.push_back(b.fold());
+        }
+        const char* periods[] = {"week", "month", "quarter"};
+        ReportQuery q = PeriodFromName::make(periods[round % 3], pick(start, end), BusinessCalendar{});
+        if (round % 4 == 1) q.team = "north";
+        const int64_t since = report_reads_since(q);
+        std::vector<CaseState> read;
+        for (const auto& c : all)
+            if (c.updated_at >= since || c.kind == "improvement") read.push_back(c);
+        const int64_t now = end + kDayMs;
+        const Report full = build_report(all, q, SlaPolicy{}, BusinessCalendar{}, now);
+        EXPECT_EQ(report_to_json(build_report(read, q, SlaPolicy{}, BusinessCalendar{}, now)), report_to_json(full));
+        smaller += read.size() < all.size();
+        with_cohort += full.total > 0 && full.surveys.csat_responses > 0 && full.previous_surveys.csat_responses > 0;
+    }
+    // the comparisons mean something: cases were left out, and the reports were not empty
+    EXPECT_GE(smaller, 10);
+    EXPECT_GE(with_cohort, 5);
 }

@@ -843,3 +843,29 @@ TEST(SyncStore, TextSearchMatchesAPlainScanOnClientAndServer) {
     synchronize(server, {&a});
     check_all("after edits");
 }
+
+// What a report reads (report_reads_since): cases touched since the instant, and improvement
+// actions of any age.
+TEST(SyncStore, AllCasesTouchedSinceKeepsImprovementActions) {
+    FakeClock clock;
+    ClientPeer a(clock, "alice", "north");
+    std::string old_feedback = a.create_case(body_created("feedback", "Client A", "old"));
+    std::string old_action = a.create_case(R"({"kind":"improvement","title":"Call ahead"})");
+    clock.now += 90LL * 24 * 3600 * 1000;
+    const int64_t since = clock.now;
+    std::string recent = a.create_case(body_created("feedback", "Client B", "new"));
+    ASSERT_TRUE(a.record(old_feedback, ev::kNoteAdded, R"({"text":"touched again"})").ok());
+    std::string untouched = a.create_case(body_created("feedback", "Client C", "old too"));
+    ASSERT_TRUE(sql::exec(a.store->db(), ("UPDATE cases SET updated_at=1 WHERE id='" + untouched + "'").c_str()).ok());
+    auto ids = [](const Expected<std::vector<CaseState>>& cs) {
+        std::set<std::string> out;
+        for (auto& c : *cs) out.insert(c.id);
+        return out;
+    };
+    auto read = a.store->all_cases({}, since);
+    ASSERT_TRUE(read.ok());
+    EXPECT_EQ(ids(read), (std::set<std::string>{old_feedback, old_action, recent}));
+    auto every = a.store->all_cases();
+    ASSERT_TRUE(every.ok());
+    EXPECT_EQ(every->size(), 4u);
+}
