@@ -615,14 +615,22 @@ Expected<std::vector<Event>> Store::case_events(const std::string& case_id) {
     return out;
 }
 
+namespace {
+// The statements below name the type: attachments are found without folding.
+static_assert(std::string_view(ev::kAttachmentAdded) == "attachment.added", "attachment events' type");
+// The file an attachment event's body names ("" if none).
+std::string attachment_sha(const std::string& body) {
+    std::string sha;
+    if (auto doc = json::parse(body); doc) json::get(doc->root(), "sha256", sha);
+    return sha;
+}
+}  // namespace
+
 Expected<std::set<std::string>> Store::attachment_shas() {
     std::set<std::string> out;
-    static_assert(std::string_view(ev::kAttachmentAdded) == "attachment.added", "the query below names the type");
     Stmt& s = stmt("SELECT body FROM events WHERE type='attachment.added'");
-    while (s.step()) {
-        std::string sha;
-        if (auto doc = json::parse(s.text(0)); doc && json::get(doc->root(), "sha256", sha) && !sha.empty()) out.insert(std::move(sha));
-    }
+    while (s.step())
+        if (std::string sha = attachment_sha(s.text(0)); !sha.empty()) out.insert(std::move(sha));
     if (s.last_rc() != SQLITE_DONE) return s.error("cannot read attachments");
     return out;
 }
@@ -789,6 +797,10 @@ Expected<std::vector<CaseState>> Store::all_cases(const std::vector<std::string>
             if (teams.empty() || std::find(teams.begin(), teams.end(), team) != teams.end()) ids.push_back(s.text(0));
         }
     }
+    return fold_cases(ids);
+}
+
+Expected<std::vector<CaseState>> Store::fold_cases(const std::vector<std::string>& ids) {
     std::vector<CaseState> out;
     out.reserve(ids.size());
     for (const auto& id : ids) {
@@ -808,13 +820,7 @@ Expected<std::vector<CaseState>> Store::cases_of_client(const std::string& name)
         while (s.step()) ids.push_back(s.text(0));
         if (s.last_rc() != SQLITE_DONE) return s.error("cannot read cases");
     }
-    std::vector<CaseState> out;
-    for (const auto& id : ids) {
-        auto c = fold_case(id);
-        if (!c) return c.error();
-        out.push_back(std::move(*c));
-    }
-    return out;
+    return fold_cases(ids);
 }
 
 int64_t Store::case_count() {
@@ -1033,15 +1039,11 @@ Status Store::purge_case(const std::string& case_id, Tombstone t, std::vector<st
         if (attachment_shas) {
             // The deleted events name the case's files (attachments are only ever added): a sweep
             // learns them here instead of folding the case first.
-            static_assert(std::string_view(ev::kAttachmentAdded) == "attachment.added", "the statement below names the type");
             Stmt& d = stmt("DELETE FROM events WHERE case_id=?1 RETURNING type='attachment.added', body");
             d.bind(1, case_id);
-            while (d.step()) {
-                if (d.i64(0) == 0) continue;
-                std::string sha;
-                if (auto doc = json::parse(d.text(1)); doc && json::get(doc->root(), "sha256", sha) && !sha.empty())
-                    attachment_shas->push_back(std::move(sha));
-            }
+            while (d.step())
+                if (d.i64(0) != 0)
+                    if (std::string sha = attachment_sha(d.text(1)); !sha.empty()) attachment_shas->push_back(std::move(sha));
             if (d.last_rc() != SQLITE_DONE) return d.error("cannot delete events");
         } else {
             Stmt& d1 = stmt("DELETE FROM events WHERE case_id=?1");

@@ -216,6 +216,7 @@ private:
     Status prepare_search_index();
     Status mark_search_pending(const std::string& case_id);
     Status delete_case_row(const std::string& case_id);
+    Expected<std::vector<CaseState>> fold_cases(const std::vector<std::string>& ids);
     int64_t folded_seq();
     CaseFolder* cached_fold(const std::string& case_id);
     void cache_fold(const std::string& case_id, CaseFolder folder);

@@ -184,7 +184,7 @@ RetentionOutcome SyncServer::run_retention(const RetentionPolicy& policy, bool d
     const int64_t cutoff = add_months_utc(now, -min_months) + 4 * kDayMs;
     // A case row holds everything the rule reads (kind, closure time, legal hold) and the
     // tombstone's fields, so a sweep decides without folding the case (a fifth of its time at 1M
-    // events). Rows written before the row kept the closure time (retention_from -1) are folded.
+    // events). Rows from before schema 7 (retention_from -1: closure time unknown) are folded.
     struct Candidate {
         std::string id, reference, kind, team;
         int64_t closed_at = 0;  // closure_time(); -1: unknown, fold the case
