@@ -1179,14 +1179,13 @@ HttpResponse App::h_subject_export(const HttpRequest& req, Ctx& ctx) {
     std::string client = req.param("client");
     if (client.empty() || client.size() > 500) return bad_request("'client' (the client's name) is required");
     std::lock_guard<std::recursive_mutex> lk(db_mutex());
-    auto cases = store_->cases_of_client(client);
+    auto cases = store_->cases_of_client(client);  // the subject: client name, ASCII case ignored
     if (!cases) return from_error(cases.error());
     std::string key = lower(client);
     json::Writer w;
     w.begin_object().kv("client", client).kv("exported_at", now()).key("cases").begin_array();
     int64_t n = 0;
     for (auto& c : *cases) {
-        if (lower(c.client.name) != key) continue;
         ++n;
         auto events = store_->case_events(c.id);
         w.begin_object().key("case").raw(case_to_json(c)).key("events").begin_array();
@@ -1208,14 +1207,13 @@ HttpResponse App::h_subject_erase(const HttpRequest& req, Ctx& ctx) {
     if (!json::get(doc->root(), "client", client) || client.empty() || client.size() > 500)
         return bad_request("'client' must be a non-empty string");
     std::lock_guard<std::recursive_mutex> lk(db_mutex());
-    auto cases = store_->cases_of_client(client);
+    auto cases = store_->cases_of_client(client);  // the subject: client name, ASCII case ignored
     if (!cases) return from_error(cases.error());
     std::string key = lower(client);
     int64_t t = now();
     std::vector<std::string> shas;
     std::vector<RetentionOutcome::Item> erased, held;
     for (auto& c : *cases) {
-        if (lower(c.client.name) != key) continue;
         RetentionOutcome::Item item{c.id, c.reference, c.kind, c.team, c.closed_at, {}};
         if (c.legal_hold) {
             held.push_back(item);
