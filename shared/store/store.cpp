@@ -151,6 +151,15 @@ const char* const kMigrations[] = {
     CREATE INDEX cases_due_order ON cases((CASE WHEN next_due = 0 THEN 1 ELSE 0 END), next_due, id);
     CREATE INDEX cases_client ON cases(client_name);
     )sql",
+    // 8: events by case move from an index updated per event (a random page write for each event:
+    // at 1M events two thirds of the insert time) to events_of_case, written in sorted bulk merges
+    // of the newest events (see Store::CaseTail). case_index_upto: the newest event rowid merged.
+    R"sql(
+    CREATE TABLE IF NOT EXISTS events_of_case(case_id TEXT NOT NULL, ev INTEGER NOT NULL, PRIMARY KEY(case_id, ev)) WITHOUT ROWID;
+    INSERT OR IGNORE INTO events_of_case(case_id, ev) SELECT case_id, rowid FROM events ORDER BY case_id, rowid;
+    INSERT OR REPLACE INTO meta(key, value) VALUES('case_index_upto', (SELECT coalesce(max(rowid), 0) FROM events));
+    DROP INDEX IF EXISTS events_by_case_id;
+    )sql",
 };
 constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 
@@ -312,6 +321,7 @@ void Store::reset_statements() {
 Status Store::begin() {
     if (tx_depth_++ > 0) return {};
     tx_failed_ = false;
+    tail_checked_ = false;
     if (Status st = sql::exec(db_, "BEGIN IMMEDIATE"); !st) {
         tx_depth_ = 0;
         return st;
@@ -332,6 +342,7 @@ void Store::abort_transaction() {
     fold_cache_.clear();  // it may hold events that were just rolled back
     fold_lru_.clear();
     facts_.clear();
+    tail_.loaded = false;  // merges and new events may have been rolled back
 }
 
 Status Store::commit() {
@@ -509,6 +520,7 @@ Expected<ApplyResult> Store::apply_events(const std::vector<Event>& events, cons
             }
             result.inserted++;
             result.acks.emplace_back(id, seq);
+            note_case_event(e.case_id, sqlite3_last_insert_rowid(db_));
             touched.insert(e.case_id);
             if (rows == Rows::behind && !opts_.server && seq > 0) {
                 rows_behind_ = 1;  // the folded_seq mark tracks it
@@ -518,9 +530,10 @@ Expected<ApplyResult> Store::apply_events(const std::vector<Event>& events, cons
             }
             observe_clock(e.clock);
             note_facts(e);
-            fold_into_cache(e, id);
+            fold_into_cache(e);
         }
         if (Status s = save_seq(); !s) return s;
+        if (Status s = merge_case_tail(false); !s) return s;
         if (opts_.server) {
             // Rows follow in materialize() (write-behind), at the latest after materialize_lag events.
             if (opts_.materialize_lag > 0 && unmaterialized() >= opts_.materialize_lag) return materialize();
@@ -607,12 +620,130 @@ Status Store::materialize(int64_t max_events) {
 }
 
 Expected<std::vector<Event>> Store::case_events(const std::string& case_id) {
+    auto rowids = case_rowids(case_id);
+    if (!rowids) return rowids.error();
     std::vector<Event> out;
-    Stmt& s = stmt("SELECT " CL_EVENT_COLUMNS " FROM events WHERE case_id=?1 ORDER BY hlc, lc, device, counter");
-    s.bind(1, case_id);
-    while (s.step()) out.push_back(read_event(s, 0));
-    if (!s.done_ok() && s.last_rc() != SQLITE_DONE) return s.error("cannot read case events");
+    out.reserve(rowids->size());
+    Stmt& s = stmt("SELECT " CL_EVENT_COLUMNS " FROM events WHERE rowid=?1");
+    for (int64_t r : *rowids) {
+        s.reset();
+        s.bind(1, r);
+        if (!s.step()) return s.last_rc() == SQLITE_DONE ? Expected<std::vector<Event>>(make_error("storage", "event " +
+                                  std::to_string(r) + " of case " + case_id + " is missing"))
+                                                          : Expected<std::vector<Event>>(s.error("cannot read case events"));
+        out.push_back(read_event(s, 0));
+    }
+    s.reset();
+    std::sort(out.begin(), out.end(), event_before);
     return out;
+}
+
+// ---- events by case (see Store::CaseTail) ----
+
+Status Store::load_case_tail() {
+    Stmt& dv = stmt("PRAGMA data_version");
+    const int64_t version = dv.step() ? dv.i64(0) : -1;
+    dv.reset();
+    if (tail_.loaded && (tail_checked_ || version == tail_.data_version)) {
+        tail_checked_ = tx_depth_ > 0;
+        return {};
+    }
+    tail_ = CaseTail();
+    auto mark = meta("case_index_upto");
+    tail_.upto = mark ? std::stoll(*mark) : 0;
+    Stmt& s = stmt("SELECT case_id, rowid FROM events WHERE rowid > ?1");
+    s.bind(1, tail_.upto);
+    while (s.step()) {
+        tail_.by_case[s.text(0)].push_back(s.i64(1));
+        tail_.size++;
+    }
+    if (s.last_rc() != SQLITE_DONE) {
+        tail_ = CaseTail();
+        return s.error("cannot read the newest events");
+    }
+    tail_.loaded = true;
+    tail_.data_version = version;
+    tail_checked_ = tx_depth_ > 0;
+    return {};
+}
+
+// Called right after an insert (inside its transaction): the tail is loaded then, or the
+// next use loads it, new event included, from the table.
+void Store::note_case_event(const std::string& case_id, int64_t rowid) {
+    if (!tail_.loaded) return;
+    tail_.by_case[case_id].push_back(rowid);
+    tail_.size++;
+}
+
+static size_t case_index_tail_limit(const StoreOptions& o) {
+    return o.case_index_tail ? o.case_index_tail : o.server ? 65536 : 8192;
+}
+
+// One sorted pass: each page of events_of_case is written once per merge, not once per event.
+Status Store::merge_case_tail(bool always) {
+    if (Status st = load_case_tail(); !st) return st;
+    if (tail_.size == 0 || (!always && tail_.size < case_index_tail_limit(opts_))) return {};
+    return transact([&]() -> Status {
+        Stmt& m = stmt("INSERT INTO events_of_case(case_id, ev) SELECT case_id, rowid FROM events WHERE rowid > ?1"
+                       " ORDER BY case_id, rowid");
+        m.bind(1, tail_.upto);
+        if (!m.run()) return m.error("cannot index events by case");
+        Stmt& mx = stmt("SELECT coalesce(max(rowid), 0) FROM events");
+        const int64_t upto = mx.step() ? mx.i64(0) : -1;
+        mx.reset();
+        if (upto < 0) return mx.error("cannot read the newest event");
+        if (Status st = set_meta("case_index_upto", std::to_string(upto)); !st) return st;
+        tail_.by_case.clear();
+        tail_.size = 0;
+        tail_.upto = upto;
+        return {};
+    });
+}
+
+Expected<std::vector<int64_t>> Store::case_rowids(const std::string& case_id) {
+    if (Status st = load_case_tail(); !st) return st.error();
+    std::vector<int64_t> out;
+    Stmt& s = stmt("SELECT ev FROM events_of_case WHERE case_id=?1");
+    s.bind(1, case_id);
+    while (s.step()) out.push_back(s.i64(0));
+    if (s.last_rc() != SQLITE_DONE) return s.error("cannot find the case's events");
+    if (auto it = tail_.by_case.find(case_id); it != tail_.by_case.end())
+        out.insert(out.end(), it->second.begin(), it->second.end());
+    return out;
+}
+
+// After the event at rowid was deleted (inside the deleting transaction).
+Status Store::forget_case_event(const std::string& case_id, int64_t rowid) {
+    if (Status st = load_case_tail(); !st) return st;
+    if (rowid <= tail_.upto) {
+        Stmt& d = stmt("DELETE FROM events_of_case WHERE case_id=?1 AND ev=?2");
+        d.bind(1, case_id).bind(2, rowid);
+        if (!d.run()) return d.error("cannot unindex event");
+        return {};
+    }
+    auto it = tail_.by_case.find(case_id);
+    if (it == tail_.by_case.end()) return {};
+    auto& v = it->second;
+    if (auto pos = std::find(v.begin(), v.end(), rowid); pos != v.end()) {
+        v.erase(pos);
+        tail_.size--;
+    }
+    if (v.empty()) tail_.by_case.erase(it);
+    return {};
+}
+
+// A new event takes rowid max(rowid)+1: after deleting the newest events it may be at or below
+// the merge mark, where the tail would not look for it after a restart. Lower the mark to the
+// newest event left (every event at or below it is merged).
+Status Store::lower_case_index_mark() {
+    Stmt& mx = stmt("SELECT coalesce(max(rowid), 0) FROM events");
+    const int64_t newest = mx.step() ? mx.i64(0) : -1;
+    mx.reset();
+    if (newest < 0) return mx.error("cannot read the newest event");
+    if (newest >= tail_.upto) return {};
+    if (Status st = set_meta("case_index_upto", std::to_string(newest)); !st) return st;
+    tail_.upto = newest;
+    return {};
 }
 
 namespace {
@@ -689,19 +820,16 @@ void Store::forget_fold(const std::string& case_id) {
     fold_cache_.erase(it);
 }
 
-void Store::fold_into_cache(const Event& e, const std::string& id) {
+void Store::fold_into_cache(const Event& e) {
     if (CaseFolder* f = cached_fold(e.case_id)) {
         if (!f->try_apply(e)) forget_fold(e.case_id);  // out of order: the next fold re-reads the case
         return;
     }
     if (e.type != ev::kCaseCreated) return;
-    // A creation usually opens its case: start its fold here unless earlier events are stored.
-    Stmt& other = stmt("SELECT 1 FROM events WHERE case_id=?1 AND id<>?2 LIMIT 1");
-    other.bind(1, e.case_id).bind(2, id);
-    bool has_other = other.step();
-    bool read_ok = has_other || other.last_rc() == SQLITE_DONE;
-    other.reset();
-    if (has_other || !read_ok) return;
+    // A creation usually opens its case: start its fold here unless earlier events are stored
+    // (the new event itself is the case's only one).
+    auto rowids = case_rowids(e.case_id);
+    if (!rowids || rowids->size() != 1) return;
     CaseFolder f;
     f.try_apply(e);
     cache_fold(e.case_id, std::move(f));
@@ -983,22 +1111,28 @@ Store::CaseFacts Store::case_facts(const std::string& case_id) {
         f.created = c->created_at != 0 || !c->created_by.empty();
         f.team = c->team;
         if (!c->reference.empty() && c->reference != c->id) f.ref = c->reference;
+    } else if (auto rowids = case_rowids(case_id); !rowids) {
+        read_ok = false;
     } else {
-        Stmt& s = stmt("SELECT type, team, body FROM events WHERE case_id=?1 AND type IN ('case.created','ref.assigned')");
-        s.bind(1, case_id);
-        while (s.step()) {
+        Stmt& s = stmt("SELECT type, team, body FROM events WHERE rowid=?1");
+        std::string any_team;  // events that arrived before the case's creation name it too
+        for (int64_t r : *rowids) {
+            s.reset();
+            s.bind(1, r);
+            if (!s.step()) {
+                read_ok = s.last_rc() == SQLITE_DONE;
+                if (!read_ok) break;
+                continue;
+            }
+            const std::string type = s.text(0);
+            if (any_team.empty()) any_team = s.text(1);
+            if (type != ev::kCaseCreated && type != ev::kRefAssigned) continue;
             f.team = s.text(1);
-            if (s.text(0) == ev::kCaseCreated) f.created = true;
+            if (type == ev::kCaseCreated) f.created = true;
             else if (auto doc = json::parse(s.text(2))) json::get(doc->root(), "ref", f.ref);
         }
-        read_ok = s.last_rc() == SQLITE_DONE;
-        if (read_ok && f.team.empty()) {  // events that arrived before the case's creation
-            Stmt& t = stmt("SELECT team FROM events WHERE case_id=?1 LIMIT 1");
-            t.bind(1, case_id);
-            if (t.step()) f.team = t.text(0);
-            read_ok = t.last_rc() == SQLITE_ROW || t.last_rc() == SQLITE_DONE;
-            t.reset();
-        }
+        s.reset();
+        if (f.team.empty()) f.team = any_team;
     }
     if (!read_ok) return f;  // not kept: the next call reads again
     if (facts_.size() >= fold_cache_limit(opts_) * 8) facts_.clear();
@@ -1036,20 +1170,27 @@ Status Store::purge_case(const std::string& case_id, Tombstone t, std::vector<st
     forget_fold(case_id);
     facts_.erase(case_id);
     return transact([&]() -> Status {
-        if (attachment_shas) {
-            // The deleted events name the case's files (attachments are only ever added): a sweep
-            // learns them here instead of folding the case first.
-            Stmt& d = stmt("DELETE FROM events WHERE case_id=?1 RETURNING type='attachment.added', body");
-            d.bind(1, case_id);
+        auto rowids = case_rowids(case_id);
+        if (!rowids) return rowids.error();
+        // The deleted events name the case's files (attachments are only ever added): a sweep
+        // learns them here instead of folding the case first.
+        Stmt& d = stmt("DELETE FROM events WHERE rowid=?1 RETURNING type='attachment.added', body");
+        for (int64_t r : *rowids) {
+            d.reset();
+            d.bind(1, r);
             while (d.step())
-                if (d.i64(0) != 0)
+                if (attachment_shas && d.i64(0) != 0)
                     if (std::string sha = attachment_sha(d.text(1)); !sha.empty()) attachment_shas->push_back(std::move(sha));
             if (d.last_rc() != SQLITE_DONE) return d.error("cannot delete events");
-        } else {
-            Stmt& d1 = stmt("DELETE FROM events WHERE case_id=?1");
-            d1.bind(1, case_id);
-            if (!d1.run()) return d1.error("cannot delete events");
         }
+        Stmt& di = stmt("DELETE FROM events_of_case WHERE case_id=?1");
+        di.bind(1, case_id);
+        if (!di.run()) return di.error("cannot unindex events");
+        if (auto it = tail_.by_case.find(case_id); it != tail_.by_case.end()) {
+            tail_.size -= it->second.size();
+            tail_.by_case.erase(it);
+        }
+        if (Status st = lower_case_index_mark(); !st) return st;
         if (Status st = delete_case_row(case_id); !st) return st;
         if (opts_.server && t.seq == 0) t.seq = next_seq();  // the counter is written once, at commit
         Stmt& ins = stmt("INSERT OR REPLACE INTO tombstones(case_id, reference, kind, team, reason, closed_at, purged_at, seq)"
@@ -1224,20 +1365,28 @@ Status Store::drop_events(const std::vector<std::string>& ids) {
     return transact([&]() -> Status {
         std::set<std::string> cases;
         for (const auto& id : ids) {
-            Stmt& q = stmt("SELECT case_id FROM events WHERE id=?1 AND seq IS NULL");
-            q.bind(1, id);
-            if (q.step()) cases.insert(q.text(0));
-            Stmt& d = stmt("DELETE FROM events WHERE id=?1 AND seq IS NULL");
+            Stmt& d = stmt("DELETE FROM events WHERE id=?1 AND seq IS NULL RETURNING case_id, rowid");
             d.bind(1, id);
-            if (!d.run()) return d.error("cannot drop event");
+            std::string case_id;
+            int64_t rowid = 0;
+            if (d.step()) {
+                case_id = d.text(0);
+                rowid = d.i64(1);
+                d.step();  // to its end: the delete is done
+            }
+            if (d.last_rc() != SQLITE_DONE) return d.error("cannot drop event");
+            if (case_id.empty()) continue;
+            cases.insert(case_id);
+            if (Status st = forget_case_event(case_id, rowid); !st) return st;
         }
+        if (Status st = lower_case_index_mark(); !st) return st;
         int64_t now = now_();
         for (const auto& c : cases) {
             forget_fold(c);
             facts_.erase(c);
-            Stmt& n = stmt("SELECT count(*) FROM events WHERE case_id=?1");
-            n.bind(1, c);
-            if (n.step() && n.i64(0) == 0) {
+            auto left = case_rowids(c);
+            if (!left) return left.error();
+            if (left->empty()) {
                 if (Status st = delete_case_row(c); !st) return st;
             } else if (Status st = refold(c, now); !st) {
                 return st;

@@ -719,6 +719,7 @@ TEST(SyncStore, IncrementalFoldAndWriteBehindRowsMatchAFreshFold) {
         o.server = round % 2 == 0;
         o.fold_cache_cases = round < 2 ? 2 : 64;  // tiny cache: evictions on every batch
         o.materialize_lag = 7;
+        o.case_index_tail = round == 1 || round == 2 ? 3 : 0;  // merges of the case index on every few batches
         auto s = Store::open(":memory:", o);
         ASSERT_TRUE(s.ok());
         Store& store = **s;
@@ -766,6 +767,139 @@ TEST(SyncStore, IncrementalFoldAndWriteBehindRowsMatchAFreshFold) {
             expect_rows_match_folds(store, "round " + std::to_string(round));
         }
         EXPECT_EQ(store.unmaterialized(), 0);
+    }
+}
+
+// A case's events are found through events_of_case (merged in bulk) plus the newest events
+// kept in memory (Store::CaseTail). With a tail of 3 events every few steps merge; in between
+// events are added, rolled back, purged, dropped, written by another connection and the store
+// is reopened. After every step each case's events must be exactly what a scan of the table
+// finds, and the merged index may only name events that exist, under their own case.
+TEST(SyncStore, EventsOfACaseAreFoundAcrossMergesPurgesDropsAndRestarts) {
+    for (bool server : {false, true}) {
+        SCOPED_TRACE(server ? "server store" : "client store");
+        const std::string path = ::testing::TempDir() + "closeloop_case_index_test.db";
+        for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::remove((path + suffix).c_str());
+        FakeClock clock;
+        auto open = [&] {
+            StoreOptions o;
+            o.server = server;
+            o.wal = server;
+            o.case_index_tail = 3;
+            o.materialize_lag = 5;
+            o.fold_cache_cases = 2;
+            auto s = Store::open(path, o);
+            if (!s) throw std::runtime_error(s.error().message);
+            (*s)->set_clock(clock.fn());
+            return std::move(*s);
+        };
+        auto store = open();
+        std::mt19937 rng(server ? 23 : 17);
+        std::vector<std::string> live;  // cases not purged
+        std::set<std::string> every_case;
+        uint64_t counter = 0;
+        auto next_case = [&] {
+            live.push_back("c-test-" + std::to_string(every_case.size() + 1));
+            every_case.insert(live.back());
+        };
+        auto batch = [&](size_t n) {
+            std::vector<Event> out;
+            for (size_t i = 0; i < n; ++i) {
+                if (live.empty() || rng() % 5 == 0) next_case();
+                Event e;
+                e.device = rng() % 2 ? "dev-a" : "dev-b";
+                e.counter = ++counter;
+                clock.now += 1000;
+                e.clock = Hlc{clock.now - static_cast<int64_t>(rng() % 5000), 0};  // not in arrival order
+                e.case_id = live[rng() % live.size()];
+                e.team = "north";
+                e.author = "alice";
+                e.type = rng() % 3 ? ev::kNoteAdded : ev::kCaseCreated;
+                e.body = e.type == ev::kNoteAdded ? R"({"text":"note )" + std::to_string(counter) + R"("})"
+                                                  : body_created("feedback", "Client", "case");
+                out.push_back(e);
+            }
+            return out;
+        };
+        auto scan = [&](Store& st, const std::string& case_id) {
+            std::vector<Event> out;
+            sql::Stmt q(st.db(), "SELECT device, counter, hlc, lc, case_id, team, author, type, v, body FROM events WHERE case_id=?1");
+            q.bind(1, case_id);
+            while (q.step()) {
+                Event e;
+                e.device = q.text(0);
+                e.counter = static_cast<uint64_t>(q.i64(1));
+                e.clock = Hlc{q.i64(2), static_cast<uint32_t>(q.i64(3))};
+                e.case_id = q.text(4);
+                out.push_back(e);
+            }
+            std::sort(out.begin(), out.end(), event_before);
+            std::vector<std::string> ids;
+            for (const auto& e : out) ids.push_back(e.id());
+            return ids;
+        };
+        int merged_max = 0;
+        for (int step = 0; step < 160; ++step) {
+            const int action = static_cast<int>(rng() % 10);
+            std::string what;
+            if (action <= 3) {
+                what = "apply";
+                auto r = store->apply_events(batch(1 + rng() % 5));
+                ASSERT_TRUE(r.ok()) << r.error().message;
+            } else if (action == 4) {
+                what = "apply, rolled back";
+                ASSERT_TRUE(store->begin().ok());
+                ASSERT_TRUE(store->apply_events(batch(1 + rng() % 5)).ok());
+                store->rollback();
+            } else if (action == 5 && !live.empty()) {
+                what = "purge";
+                // the newest case most often: its events are the newest rows (rowids are reused)
+                size_t k = rng() % 2 ? live.size() - 1 : rng() % live.size();
+                Tombstone t;
+                t.case_id = live[k];
+                t.purged_at = clock.now;
+                ASSERT_TRUE(store->purge_case(live[k], t).ok());
+                live.erase(live.begin() + static_cast<long>(k));
+            } else if (action == 6 && !server) {
+                what = "drop pending";
+                auto pending = store->pending_events(1000);
+                ASSERT_TRUE(pending.ok());
+                std::vector<std::string> drop;
+                for (const auto& e : *pending)
+                    if (rng() % 3 == 0) drop.push_back(e.id());
+                ASSERT_TRUE(store->drop_events(drop).ok());
+            } else if (action == 7) {
+                what = "reopen";
+                store.reset();
+                store = open();
+            } else if (action == 8 && !server) {  // a server's seq counter allows one writer per file
+                what = "another connection";
+                auto other = open();
+                ASSERT_TRUE(other->apply_events(batch(1 + rng() % 5)).ok());
+            } else {
+                continue;
+            }
+            SCOPED_TRACE("step " + std::to_string(step) + ": " + what);
+            for (const auto& id : every_case) {
+                auto got = store->case_events(id);
+                ASSERT_TRUE(got.ok()) << got.error().message;
+                std::vector<std::string> got_ids;
+                for (const auto& e : *got) got_ids.push_back(e.id());
+                ASSERT_EQ(got_ids, scan(*store, id)) << "case " << id;
+            }
+            sql::Stmt stray(store->db(), "SELECT count(*) FROM events_of_case k LEFT JOIN events e ON e.rowid = k.ev"
+                                         " WHERE e.rowid IS NULL OR e.case_id <> k.case_id");
+            ASSERT_TRUE(stray.step());
+            ASSERT_EQ(stray.i64(0), 0);
+            sql::Stmt merged(store->db(), "SELECT count(*) FROM events_of_case");
+            ASSERT_TRUE(merged.step());
+            merged_max = std::max(merged_max, static_cast<int>(merged.i64(0)));
+        }
+        EXPECT_GT(merged_max, 20);  // the merges ran
+        ASSERT_TRUE(store->materialize().ok());
+        expect_rows_match_folds(*store, "after the last step");
+        store.reset();
+        for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::remove((path + suffix).c_str());
     }
 }
 
