@@ -1201,15 +1201,16 @@ Status Store::purge_case(const std::string& case_id, Tombstone t, std::vector<st
         if (!rowids) return rowids.error();
         // The deleted events name the case's files (attachments are only ever added): a sweep
         // learns them here instead of folding the case first.
-        Stmt& d = stmt("DELETE FROM events WHERE rowid=?1 RETURNING type='attachment.added', body");
-        for (int64_t r : *rowids) {
-            d.reset();
-            d.bind(1, r);
-            while (d.step())
-                if (attachment_shas && d.i64(0) != 0)
-                    if (std::string sha = attachment_sha(d.text(1)); !sha.empty()) attachment_shas->push_back(std::move(sha));
-            if (d.last_rc() != SQLITE_DONE) return d.error("cannot delete events");
-        }
+        Stmt& d = stmt("DELETE FROM events WHERE rowid IN carray(?1) RETURNING type='attachment.added', body");
+        if (sqlite3_carray_bind(d.get(), 1, rowids->data(), static_cast<int>(rowids->size()), SQLITE_CARRAY_INT64,
+                                SQLITE_STATIC) != SQLITE_OK)
+            return d.error("cannot delete events");
+        while (d.step())
+            if (attachment_shas && d.i64(0) != 0)
+                if (std::string sha = attachment_sha(d.text(1)); !sha.empty()) attachment_shas->push_back(std::move(sha));
+        const int rc = d.last_rc();
+        d.reset();  // the statement must not outlive its view of the array
+        if (rc != SQLITE_DONE) return d.error("cannot delete events");
         Stmt& di = stmt("DELETE FROM events_of_case WHERE case_id=?1");
         di.bind(1, case_id);
         if (!di.run()) return di.error("cannot unindex events");
