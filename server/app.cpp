@@ -1214,7 +1214,7 @@ HttpResponse App::h_subject_erase(const HttpRequest& req, Ctx& ctx) {
     std::vector<std::string> shas;
     std::vector<RetentionOutcome::Item> erased, held;
     for (auto& c : *cases) {
-        RetentionOutcome::Item item{c.id, c.reference, c.kind, c.team, c.closed_at, {}};
+        RetentionOutcome::Item item{c.id, c.reference, c.kind, c.team, closure_time(c), {}};  // as its tombstone
         if (c.legal_hold) {
             held.push_back(item);
             continue;

@@ -1,3 +1,4 @@
+#include <map>
 #include <mutex>
 #include <regex>
 #include <set>
@@ -287,6 +288,9 @@ TEST_F(ServerRetention, SubjectExportAndErasure) {
     std::string c1 = create_case(d, "g", "Jane Roe", wall_ms() - 5000);
     std::string c2 = create_case(d, "g", "jane roe", wall_ms() - 4000);
     std::string c3 = create_case(d, "g", "John Doe", wall_ms() - 3000);
+    const int64_t resolved_at = wall_ms() - 2000;  // c1 resolved, not closed: its closure time is this
+    record(d, c1, "g", "status.changed", R"({"to":"in_progress"})", resolved_at - 500);
+    record(d, c1, "g", "status.changed", R"({"to":"resolved"})", resolved_at);
     ASSERT_TRUE(sync(d));
     auto admin = client(admin_token_);
     auto ex = admin.get("/api/v1/admin/subjects/export?client=Jane%20Roe");
@@ -297,6 +301,21 @@ TEST_F(ServerRetention, SubjectExportAndErasure) {
     EXPECT_EQ(admin.get("/api/v1/admin/subjects/export").status, 400);
     auto er = admin.post("/api/v1/admin/subjects/erase", R"({"client":"Jane Roe"})");
     ASSERT_EQ(er.status, 200) << er.body;
+    {
+        // each erased case is reported with the closure time its tombstone keeps
+        auto doc = json::parse(er.body);
+        ASSERT_TRUE(doc.ok()) << er.body;
+        std::map<std::string, int64_t> closed;
+        const json::Value* erased = json::member(doc->root(), "erased");
+        ASSERT_TRUE(erased && erased->IsArray()) << er.body;
+        for (const auto& item : erased->GetArray()) {
+            std::string id;
+            int64_t at = -1;
+            ASSERT_TRUE(json::get(item, "case", id) && json::get(item, "closed_at", at)) << er.body;
+            closed[id] = at;
+        }
+        EXPECT_EQ(closed, (std::map<std::string, int64_t>{{c1, resolved_at}, {c2, 0}})) << er.body;
+    }
     EXPECT_EQ(admin.get("/api/v1/cases/" + c1).status, 404);
     EXPECT_EQ(admin.get("/api/v1/cases/" + c2).status, 404);
     EXPECT_EQ(admin.get("/api/v1/cases/" + c3).status, 200);
