@@ -1141,16 +1141,13 @@ Store::CaseFacts Store::case_facts(const std::string& case_id) {
     } else if (auto rowids = case_rowids(case_id); !rowids) {
         read_ok = false;
     } else {
-        Stmt& s = stmt("SELECT type, team, body FROM events WHERE rowid=?1");
+        // One statement over the case's rowids, in rowid order (the array's order).
+        Stmt& s = stmt("SELECT e.type, e.team, e.body FROM carray(?1) r CROSS JOIN events e ON e.rowid = r.value");
         std::string any_team;  // events that arrived before the case's creation name it too
-        for (int64_t r : *rowids) {
-            s.reset();
-            s.bind(1, r);
-            if (!s.step()) {
-                read_ok = s.last_rc() == SQLITE_DONE;
-                if (!read_ok) break;
-                continue;
-            }
+        if (sqlite3_carray_bind(s.get(), 1, rowids->data(), static_cast<int>(rowids->size()), SQLITE_CARRAY_INT64,
+                                SQLITE_STATIC) != SQLITE_OK)
+            read_ok = false;
+        while (read_ok && s.step()) {
             const std::string type = s.text(0);
             if (any_team.empty()) any_team = s.text(1);
             if (type != ev::kCaseCreated && type != ev::kRefAssigned) continue;
@@ -1158,7 +1155,8 @@ Store::CaseFacts Store::case_facts(const std::string& case_id) {
             if (type == ev::kCaseCreated) f.created = true;
             else if (auto doc = json::parse(s.text(2))) json::get(doc->root(), "ref", f.ref);
         }
-        s.reset();
+        if (read_ok) read_ok = s.last_rc() == SQLITE_DONE;
+        s.reset();  // the statement must not outlive its view of the array
         if (f.team.empty()) f.team = any_team;
     }
     if (!read_ok) return f;  // not kept: the next call reads again
