@@ -477,7 +477,7 @@ void scenario_scaling(const Args& a) {
         figure("scaling", "closeloop", "fold cost/event @" + label, "us", fold, n, false, "", 1e6 / n);
         figure("scaling", "raw SQLite", "insert cost/event @" + label, "us", raw, n, false, "INSERT same rows (limit)", 1e6 / n);
         figure("scaling", "raw SQLite", "insert cost/event, closeloop's event indexes @" + label, "us", raw_idx, n, false,
-               "INSERT same rows with the by-case, by-seq and pending indexes", 1e6 / n);
+               "INSERT same rows with the by-seq and pending indexes and events_of_case merges", 1e6 / n);
         remove_db(p);
     }
 }
