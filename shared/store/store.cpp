@@ -437,6 +437,7 @@ Event read_event(Stmt& s, int first_col) {
 }
 
 #define CL_EVENT_COLUMNS "device, counter, hlc, lc, case_id, team, author, type, v, body"
+#define CL_EVENT_COLUMNS_OF_E "e.device, e.counter, e.hlc, e.lc, e.case_id, e.team, e.author, e.type, e.v, e.body"
 
 }  // namespace
 
@@ -537,7 +538,7 @@ Expected<ApplyResult> Store::apply_events(const std::vector<Event>& events, cons
             fold_into_cache(e);
         }
         if (Status s = save_seq(); !s) return s;
-        if (Status s = merge_case_tail(false); !s) return s;
+        if (Status s = merge_case_tail(); !s) return s;
         if (opts_.server) {
             // Rows follow in materialize() (write-behind), at the latest after materialize_lag events.
             if (opts_.materialize_lag > 0 && unmaterialized() >= opts_.materialize_lag) return materialize();
@@ -632,8 +633,7 @@ Expected<std::vector<Event>> Store::case_events(const std::string& case_id) {
     std::vector<Event> out;
     {
         // The merged part in one statement (a lookup per event costs a statement step each).
-        Stmt& s = stmt("SELECT e.device, e.counter, e.hlc, e.lc, e.case_id, e.team, e.author, e.type, e.v, e.body"
-                       " FROM events_of_case k CROSS JOIN events e ON e.rowid = k.ev WHERE k.case_id=?1");
+        Stmt& s = stmt("SELECT " CL_EVENT_COLUMNS_OF_E " FROM events_of_case k CROSS JOIN events e ON e.rowid = k.ev WHERE k.case_id=?1");
         s.bind(1, case_id);
         while (s.step()) out.push_back(read_event(s, 0));
         if (s.last_rc() != SQLITE_DONE) return s.error("cannot read case events");
@@ -642,8 +642,7 @@ Expected<std::vector<Event>> Store::case_events(const std::string& case_id) {
         // The newest events by rowid, also in one statement: the array is bound, not copied.
         const std::vector<int64_t>& rowids = it->second;
         const size_t before = out.size();
-        Stmt& s = stmt("SELECT e.device, e.counter, e.hlc, e.lc, e.case_id, e.team, e.author, e.type, e.v, e.body"
-                       " FROM carray(?1) r CROSS JOIN events e ON e.rowid = r.value");
+        Stmt& s = stmt("SELECT " CL_EVENT_COLUMNS_OF_E " FROM carray(?1) r CROSS JOIN events e ON e.rowid = r.value");
         if (sqlite3_carray_bind(s.get(), 1, const_cast<int64_t*>(rowids.data()), static_cast<int>(rowids.size()),
                                 SQLITE_CARRAY_INT64, SQLITE_STATIC) != SQLITE_OK)
             return s.error("cannot read case events");
@@ -700,9 +699,9 @@ static size_t case_index_tail_limit(const StoreOptions& o) {
 }
 
 // One sorted pass: each page of events_of_case is written once per merge, not once per event.
-Status Store::merge_case_tail(bool always) {
+Status Store::merge_case_tail() {
     if (Status st = load_case_tail(); !st) return st;
-    if (tail_.size == 0 || (!always && tail_.size < case_index_tail_limit(opts_))) return {};
+    if (tail_.size < case_index_tail_limit(opts_)) return {};
     return transact([&]() -> Status {
         // OR IGNORE: no statement journal (nothing to undo on a conflict, and there is none).
         Stmt& m = stmt("INSERT OR IGNORE INTO events_of_case(case_id, ev) SELECT case_id, rowid FROM events WHERE rowid > ?1"

@@ -274,7 +274,7 @@ private:
     bool tail_checked_ = false;  // data_version compared in this transaction
     Status load_case_tail();
     void note_case_event(const std::string& case_id, int64_t rowid);
-    Status merge_case_tail(bool always);
+    Status merge_case_tail();  // when the tail holds case_index_tail events
     Expected<std::vector<int64_t>> case_rowids(const std::string& case_id);
     Status forget_case_event(const std::string& case_id, int64_t rowid);
     Status lower_case_index_mark();
