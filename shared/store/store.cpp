@@ -756,6 +756,7 @@ Status Store::forget_case_event(const std::string& case_id, int64_t rowid) {
 // the merge mark, where the tail would not look for it after a restart. Lower the mark to the
 // newest event left (every event at or below it is merged).
 Status Store::lower_case_index_mark() {
+    if (Status st = load_case_tail(); !st) return st;  // the mark in memory may be from before a rollback
     Stmt& mx = stmt("SELECT coalesce(max(rowid), 0) FROM events");
     const int64_t newest = mx.step() ? mx.i64(0) : -1;
     mx.reset();
