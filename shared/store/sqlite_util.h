@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "core/expected.h"
@@ -39,6 +40,11 @@ public:
     Stmt& bind(int i, uint64_t v) { sqlite3_bind_int64(st_, i, static_cast<int64_t>(v)); return *this; }
     Stmt& bind(int i, bool v) { sqlite3_bind_int(st_, i, v ? 1 : 0); return *this; }
     Stmt& bind_null(int i) { sqlite3_bind_null(st_, i); return *this; }
+    // Binds v as carray(?i), not copied: reset() the statement before v changes or goes away.
+    bool bind_array(int i, const std::vector<int64_t>& v) {
+        return sqlite3_carray_bind(st_, i, const_cast<int64_t*>(v.data()), static_cast<int>(v.size()), SQLITE_CARRAY_INT64,
+                                   SQLITE_STATIC) == SQLITE_OK;
+    }
 
     // SQLITE_ROW -> true; SQLITE_DONE -> false; errors -> false with last_rc() set.
     bool step() { rc_ = sqlite3_step(st_); return rc_ == SQLITE_ROW; }

@@ -643,9 +643,7 @@ Expected<std::vector<Event>> Store::case_events(const std::string& case_id) {
         const std::vector<int64_t>& rowids = it->second;
         const size_t before = out.size();
         Stmt& s = stmt("SELECT " CL_EVENT_COLUMNS_OF_E " FROM carray(?1) r CROSS JOIN events e ON e.rowid = r.value");
-        if (sqlite3_carray_bind(s.get(), 1, const_cast<int64_t*>(rowids.data()), static_cast<int>(rowids.size()),
-                                SQLITE_CARRAY_INT64, SQLITE_STATIC) != SQLITE_OK)
-            return s.error("cannot read case events");
+        if (!s.bind_array(1, rowids)) return s.error("cannot read case events");
         while (s.step()) out.push_back(read_event(s, 0));
         const int rc = s.last_rc();
         s.reset();  // the statement must not outlive its view of the array
@@ -1144,9 +1142,7 @@ Store::CaseFacts Store::case_facts(const std::string& case_id) {
         // One statement over the case's rowids, in rowid order (the array's order).
         Stmt& s = stmt("SELECT e.type, e.team, e.body FROM carray(?1) r CROSS JOIN events e ON e.rowid = r.value");
         std::string any_team;  // events that arrived before the case's creation name it too
-        if (sqlite3_carray_bind(s.get(), 1, rowids->data(), static_cast<int>(rowids->size()), SQLITE_CARRAY_INT64,
-                                SQLITE_STATIC) != SQLITE_OK)
-            read_ok = false;
+        if (!s.bind_array(1, *rowids)) read_ok = false;
         while (read_ok && s.step()) {
             const std::string type = s.text(0);
             if (any_team.empty()) any_team = s.text(1);
@@ -1200,9 +1196,7 @@ Status Store::purge_case(const std::string& case_id, Tombstone t, std::vector<st
         // The deleted events name the case's files (attachments are only ever added): a sweep
         // learns them here instead of folding the case first.
         Stmt& d = stmt("DELETE FROM events WHERE rowid IN carray(?1) RETURNING type='attachment.added', body");
-        if (sqlite3_carray_bind(d.get(), 1, rowids->data(), static_cast<int>(rowids->size()), SQLITE_CARRAY_INT64,
-                                SQLITE_STATIC) != SQLITE_OK)
-            return d.error("cannot delete events");
+        if (!d.bind_array(1, *rowids)) return d.error("cannot delete events");
         while (d.step())
             if (attachment_shas && d.i64(0) != 0)
                 if (std::string sha = attachment_sha(d.text(1)); !sha.empty()) attachment_shas->push_back(std::move(sha));
