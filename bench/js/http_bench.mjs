@@ -47,6 +47,13 @@ function freePort() {
   return new Promise((res) => { const s = net.createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); }); });
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// CPU seconds a process has used (user + system), from /proc: the server's share of a scenario.
+function cpuSeconds(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;  // utime, stime in clock ticks (USER_HZ = 100)
+  } catch { return NaN; }
+}
 function rssKb(pid) {
   try {
     const s = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -84,7 +91,7 @@ function summarizeRss(system, samples) {
 async function closeloop() {
   if (!serverBin || !existsSync(serverBin)) { skipped.push({ scenario: 'ingest/pull/rss', system: 'closeloop', reason: 'skipped: server not built' }); return; }
   const password = 'bench-admin-password-1';
-  const ingest = [], ingestRows = [], pull = [];
+  const ingest = [], ingestRows = [], pull = [], serverCpu = [];
   let rssSamples = null, pulled = 0;
   for (let r = 0; r < runs; r++) {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'closeloop-bench-'));
@@ -103,6 +110,7 @@ async function closeloop() {
       // Pushed events must be authored by the signed-in user: the same events, author = admin.
       const bodies = batches.map((b) => JSON.stringify({ protocol: 1, device: b.device, events: b.events.map((e) => ({ ...e, author: 'admin' })) }));
       let accepted = 0;
+      const cpu0 = cpuSeconds(proc.pid);
       ingest.push(await timeOnce(async () => {
         for (const body of bodies) {
           const res = await fetch(`${base}/api/v1/sync/push`, { method: 'POST', headers, body });
@@ -112,6 +120,7 @@ async function closeloop() {
           if (j.rejected.length) throw new Error(`push rejected ${j.rejected.length}: ${JSON.stringify(j.rejected[0])}`);
         }
       }));
+      serverCpu.push(cpuSeconds(proc.pid) - cpu0);
       if (accepted !== n) throw new Error(`accepted ${accepted} of ${n}`);
       // The server writes case rows behind the events (docs/architecture.md): the first case list
       // after the ingest waits for the rest of them. Ingest + that wait = every row written.
@@ -152,7 +161,7 @@ async function closeloop() {
     await stop(proc);
     rmSync(dir, { recursive: true, force: true });
   }
-  figures.push(figure('ingest', 'closeloop', `HTTP push, batches of ${batch}`, 'events/s', ingest, n, true, `${batches.length} pushes, keep-alive, one client`));
+  figures.push(figure('ingest', 'closeloop', `HTTP push, batches of ${batch}`, 'events/s', ingest, n, true, `${batches.length} pushes, keep-alive, one client; server CPU ${serverCpu.map((x) => x.toFixed(2)).join('/')} s`));
   figures.push(figure('ingest', 'closeloop', 'HTTP push + every case row written', 'events/s', ingestRows, n, true, 'until the first case list after the ingest answers'));
   figures.push(figure('pull', 'closeloop', `HTTP initial pull, pages of ${page}`, 'events/s', pull, pulled, true, `${pulled} events incl. ${pulled - n} server ref.assigned events`));
   figures.push(figure('pull', 'closeloop', 'HTTP initial pull (time)', 's', pull, pulled, false, ''));
