@@ -344,6 +344,7 @@ void Store::abort_transaction() {
     rows_behind_ = -1;
     memo_.clear();  // folds may hold events that were just rolled back; so may the tails
     folds_ = 0;
+    kept_bytes_ = 0;
     facts_.clear();
     tail_.loaded = false;  // merges and new events may have been rolled back
 }
@@ -527,8 +528,11 @@ Expected<ApplyResult> Store::apply_events(const std::vector<Event>& events, cons
             result.acks.emplace_back(id, seq);
             // One lookup for the case's tail and fold (the tail is loaded after a first use).
             CaseMemo* memo = nullptr;
+            bool fresh = false;  // the case had nothing in memory
             if (tail_.loaded) {
-                memo = &memo_[e.case_id];
+                auto [it, made] = memo_.try_emplace(e.case_id);
+                memo = &it->second;
+                fresh = made;
                 memo->tail.push_back(sqlite3_last_insert_rowid(db_));
                 tail_.size++;
             }
@@ -541,7 +545,7 @@ Expected<ApplyResult> Store::apply_events(const std::vector<Event>& events, cons
             }
             observe_clock(e.clock);
             note_facts(e);
-            fold_into_cache(e, memo);
+            fold_into_cache(e, memo, fresh);
         }
         if (Status s = save_seq(); !s) return s;
         if (Status s = merge_case_tail(); !s) return s;
@@ -820,11 +824,54 @@ static size_t fold_cache_limit(const StoreOptions& o) {
     return o.fold_cache_cases ? o.fold_cache_cases : o.server ? 16384 : 1024;
 }
 
+static size_t fold_cache_bytes(const StoreOptions& o) {
+    return o.fold_cache_bytes ? o.fold_cache_bytes : o.server ? (size_t(48) << 20) : (size_t(4) << 20);
+}
+
+namespace {
+// What a copy of e takes in memory, roughly: strings past the small-string buffer are on the heap.
+size_t event_bytes(const Event& e) {
+    auto heap = [](const std::string& x) { return x.size() > 15 ? x.size() + 1 : 0; };
+    return sizeof(Event) + heap(e.device) + heap(e.case_id) + heap(e.team) + heap(e.author) + heap(e.type) + heap(e.body);
+}
+}  // namespace
+
 CaseFolder* Store::cached_fold(const std::string& case_id) {
     auto it = memo_.find(case_id);
     if (it == memo_.end() || !it->second.fold) return nullptr;
-    it->second.used = ++use_clock_;
-    return &*it->second.fold;
+    CaseMemo& m = it->second;
+    m.used = ++use_clock_;
+    if (m.stale) {
+        // An event arrived out of order: refold the kept events, or the first time (none kept
+        // yet) the case's events from the file, which are then kept for the next time.
+        if (!m.kept) {
+            auto evs = case_events(case_id);
+            if (!evs) {
+                drop_fold(it);
+                return nullptr;  // the caller reads the case itself (and reports the error)
+            }
+            size_t bytes = 0;
+            for (const auto& e : *evs) bytes += event_bytes(e);
+            if (bytes <= fold_cache_bytes(opts_) / 4) {  // one long case does not take the cache
+                m.events = std::move(*evs);
+                m.bytes = bytes;
+                m.kept = true;
+                kept_bytes_ += bytes;
+            } else {
+                CaseFolder f;
+                for (const auto& e : *evs) f.try_apply(e);
+                m.fold = std::move(f);
+                m.stale = false;
+                return &*m.fold;
+            }
+        }
+        CaseFolder f;
+        for (const auto& e : m.events) f.try_apply(e);  // in fold order: always applies
+        m.fold = std::move(f);
+        m.stale = false;
+        if (kept_bytes_ > fold_cache_bytes(opts_)) evict_folds();  // keeps this fold: the newest used
+    }
+    return &*m.fold;
 }
 
 void Store::cache_fold(const std::string& case_id, CaseFolder folder) {
@@ -832,36 +879,70 @@ void Store::cache_fold(const std::string& case_id, CaseFolder folder) {
     if (!m.fold) folds_++;
     m.fold = std::move(folder);
     m.used = ++use_clock_;
+    m.stale = false;
+    kept_bytes_ -= m.bytes;
+    m.events = std::vector<Event>();
+    m.bytes = 0;
+    m.kept = false;
     if (folds_ > fold_cache_limit(opts_)) evict_folds();
+}
+
+// Adds e (just stored) to m's kept events.
+void Store::keep_event(CaseMemo& m, const Event& e) {
+    const size_t bytes = event_bytes(e);
+    if (m.bytes + bytes > fold_cache_bytes(opts_) / 4) {  // grown too long to keep
+        kept_bytes_ -= m.bytes;
+        m.events = std::vector<Event>();
+        m.bytes = 0;
+        m.kept = false;
+        return;
+    }
+    // Kept in fold order even when the fold took e as it came (an order-free reference).
+    if (m.events.empty() || event_before(m.events.back(), e)) m.events.push_back(e);
+    else m.events.insert(std::upper_bound(m.events.begin(), m.events.end(), e, event_before), e);
+    m.bytes += bytes;
+    kept_bytes_ += bytes;
 }
 
 // Drops the least recently used eighth of the folds at once: a use is a stamp, not a move in a
 // list (whose neighbours' misses were 2 % of the insert time at 1M events).
 void Store::evict_folds() {
-    const size_t limit = fold_cache_limit(opts_);
-    const size_t keep = limit - limit / 8;
-    std::vector<uint64_t> stamps;
-    stamps.reserve(folds_);
-    for (const auto& [id, m] : memo_)
-        if (m.fold) stamps.push_back(m.used);
-    if (stamps.size() <= keep) return;
-    auto cut = stamps.begin() + static_cast<std::ptrdiff_t>(stamps.size() - keep);
-    std::nth_element(stamps.begin(), cut, stamps.end());
-    const uint64_t oldest_kept = *cut;  // stamps are unique: exactly `keep` are at or above it
-    for (auto it = memo_.begin(); it != memo_.end();) {
-        if (it->second.fold && it->second.used < oldest_kept) {
-            it->second.fold.reset();
-            folds_--;
+    const size_t limit = fold_cache_limit(opts_), byte_limit = fold_cache_bytes(opts_);
+    while (folds_ > limit || kept_bytes_ > byte_limit) {
+        const size_t keep = std::min(folds_ - folds_ / 8, limit - limit / 8);
+        std::vector<uint64_t> stamps;
+        stamps.reserve(folds_);
+        for (const auto& [id, m] : memo_)
+            if (m.fold) stamps.push_back(m.used);
+        if (stamps.size() <= keep || keep == 0) break;
+        auto cut = stamps.begin() + static_cast<std::ptrdiff_t>(stamps.size() - keep);
+        std::nth_element(stamps.begin(), cut, stamps.end());
+        const uint64_t oldest_kept = *cut;  // stamps are unique: exactly `keep` are at or above it
+        for (auto it = memo_.begin(); it != memo_.end();) {
+            CaseMemo& m = it->second;
+            if (m.fold && m.used < oldest_kept) {
+                m.fold.reset();
+                folds_--;
+                kept_bytes_ -= m.bytes;
+                m.events = std::vector<Event>();
+                m.bytes = 0;
+                m.kept = m.stale = false;
+            }
+            it = m.fold || !m.tail.empty() ? std::next(it) : memo_.erase(it);
         }
-        it = it->second.fold || !it->second.tail.empty() ? std::next(it) : memo_.erase(it);
     }
 }
 
 void Store::drop_fold(std::unordered_map<std::string, CaseMemo>::iterator it) {
-    if (!it->second.fold) return;
-    it->second.fold.reset();
+    CaseMemo& m = it->second;
+    if (!m.fold) return;
+    m.fold.reset();
     folds_--;
-    if (it->second.tail.empty()) memo_.erase(it);
+    kept_bytes_ -= m.bytes;
+    m.events = std::vector<Event>();
+    m.bytes = 0;
+    m.kept = m.stale = false;
+    if (m.tail.empty()) memo_.erase(it);
 }
 
 void Store::forget_fold(const std::string& case_id) {
@@ -869,20 +950,27 @@ void Store::forget_fold(const std::string& case_id) {
 }
 
 // Keeps the cached fold of e's case current after e was inserted. memo: e's entry, or null (not
-// looked up yet).
-void Store::fold_into_cache(const Event& e, CaseMemo* memo) {
+// looked up yet); fresh: the entry was made for e (the case had no newer events in memory).
+void Store::fold_into_cache(const Event& e, CaseMemo* memo, bool fresh) {
     if (!memo) {
         auto it = memo_.find(e.case_id);
         memo = it == memo_.end() ? nullptr : &it->second;
     }
     if (memo && memo->fold) {
-        memo->used = ++use_clock_;
-        if (!memo->fold->try_apply(e)) forget_fold(e.case_id);  // out of order: the next fold re-reads the case
+        CaseMemo& m = *memo;
+        m.used = ++use_clock_;
+        // Out of order (or the fold is stale already): the fold is rebuilt when next used, from
+        // the kept events, or from the file when none are kept (yet, or any more: a case grown
+        // too long gives up keeping them).
+        if (m.stale || !m.fold->try_apply(e)) m.stale = true;
+        if (m.kept) keep_event(m, e);
+        if (kept_bytes_ > fold_cache_bytes(opts_)) evict_folds();
         return;
     }
-    if (e.type != ev::kCaseCreated) return;
-    // A creation usually opens its case: start its fold here unless earlier events are stored
-    // (the new event itself is the case's only one).
+    // A creation usually opens its case, and any first event of a case may: start its fold here
+    // unless other events of the case are stored (the new event itself is the case's only one).
+    // Other events are checked only when the case had no events in memory (one query each).
+    if (e.type != ev::kCaseCreated && !fresh) return;
     auto rowids = case_rowids(e.case_id);
     if (!rowids || rowids->size() != 1) return;
     CaseFolder f;
