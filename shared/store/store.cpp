@@ -1058,17 +1058,22 @@ std::optional<CaseState> Store::load_case(const std::string& key) {
 }
 
 Expected<std::vector<CaseState>> Store::all_cases(const std::vector<std::string>& teams, int64_t touched_since) {
+    auto ids = case_ids(teams, touched_since);
+    if (!ids) return ids.error();
+    return fold_cases(*ids);
+}
+
+Expected<std::vector<std::string>> Store::case_ids(const std::vector<std::string>& teams, int64_t touched_since) {
     if (Status st = materialize(); !st) return st.error();
     std::vector<std::string> ids;
-    {
-        Stmt& s = stmt("SELECT id, team FROM cases WHERE updated_at >= ?1 OR kind = 'improvement' ORDER BY created_at, id");
-        s.bind(1, touched_since);
-        while (s.step()) {
-            std::string team = s.text(1);
-            if (teams.empty() || std::find(teams.begin(), teams.end(), team) != teams.end()) ids.push_back(s.text(0));
-        }
+    Stmt& s = stmt("SELECT id, team FROM cases WHERE updated_at >= ?1 OR kind = 'improvement' ORDER BY created_at, id");
+    s.bind(1, touched_since);
+    while (s.step()) {
+        std::string team = s.text(1);
+        if (teams.empty() || std::find(teams.begin(), teams.end(), team) != teams.end()) ids.push_back(s.text(0));
     }
-    return fold_cases(ids);
+    if (s.last_rc() != SQLITE_DONE) return s.error("cannot list cases");
+    return ids;
 }
 
 Expected<std::vector<CaseState>> Store::fold_cases(const std::vector<std::string>& ids) {

@@ -167,6 +167,11 @@ public:
     // a report reads: report_reads_since()).
     Expected<std::vector<CaseState>> all_cases(const std::vector<std::string>& teams = {},
                                                int64_t touched_since = std::numeric_limits<int64_t>::min());
+    // What all_cases() reads, in two steps (see ReportBuilder): the ids, in its order, then the
+    // folds of some of them, in one transaction.
+    Expected<std::vector<std::string>> case_ids(const std::vector<std::string>& teams = {},
+                                                int64_t touched_since = std::numeric_limits<int64_t>::min());
+    Expected<std::vector<CaseState>> fold_cases(const std::vector<std::string>& ids);
     // The folds of the cases whose client name equals `name` ignoring ASCII case (a data
     // subject's export or erasure), found from the rows.
     Expected<std::vector<CaseState>> cases_of_client(const std::string& name);
@@ -222,7 +227,6 @@ private:
     Status prepare_search_index();
     Status mark_search_pending(const std::string& case_id);
     Status delete_case_row(const std::string& case_id);
-    Expected<std::vector<CaseState>> fold_cases(const std::vector<std::string>& ids);
     int64_t folded_seq();
     CaseFolder* cached_fold(const std::string& case_id);
     void forget_fold(const std::string& case_id);
