@@ -844,31 +844,29 @@ CaseFolder* Store::cached_fold(const std::string& case_id) {
     if (m.stale) {
         // An event arrived out of order: refold the kept events, or the first time (none kept
         // yet) the case's events from the file, which are then kept for the next time.
+        std::vector<Event> from_file;
         if (!m.kept) {
             auto evs = case_events(case_id);
             if (!evs) {
                 drop_fold(it);
                 return nullptr;  // the caller reads the case itself (and reports the error)
             }
+            from_file = std::move(*evs);
+        }
+        CaseFolder f;
+        for (const auto& e : m.kept ? m.events : from_file) f.try_apply(e);  // in fold order: always applies
+        m.fold = std::move(f);
+        m.stale = false;
+        if (!m.kept) {
             size_t bytes = 0;
-            for (const auto& e : *evs) bytes += event_bytes(e);
+            for (const auto& e : from_file) bytes += event_bytes(e);
             if (bytes <= fold_cache_bytes(opts_) / 4) {  // one long case does not take the cache
-                m.events = std::move(*evs);
+                m.events = std::move(from_file);
                 m.bytes = bytes;
                 m.kept = true;
                 kept_bytes_ += bytes;
-            } else {
-                CaseFolder f;
-                for (const auto& e : *evs) f.try_apply(e);
-                m.fold = std::move(f);
-                m.stale = false;
-                return &*m.fold;
             }
         }
-        CaseFolder f;
-        for (const auto& e : m.events) f.try_apply(e);  // in fold order: always applies
-        m.fold = std::move(f);
-        m.stale = false;
         if (kept_bytes_ > fold_cache_bytes(opts_)) evict_folds();  // keeps this fold: the newest used
     }
     return &*m.fold;
@@ -880,21 +878,22 @@ void Store::cache_fold(const std::string& case_id, CaseFolder folder) {
     m.fold = std::move(folder);
     m.used = ++use_clock_;
     m.stale = false;
+    release_kept(m);
+    if (folds_ > fold_cache_limit(opts_)) evict_folds();
+}
+
+void Store::release_kept(CaseMemo& m) {
     kept_bytes_ -= m.bytes;
     m.events = std::vector<Event>();
     m.bytes = 0;
     m.kept = false;
-    if (folds_ > fold_cache_limit(opts_)) evict_folds();
 }
 
 // Adds e (just stored) to m's kept events.
 void Store::keep_event(CaseMemo& m, const Event& e) {
     const size_t bytes = event_bytes(e);
     if (m.bytes + bytes > fold_cache_bytes(opts_) / 4) {  // grown too long to keep
-        kept_bytes_ -= m.bytes;
-        m.events = std::vector<Event>();
-        m.bytes = 0;
-        m.kept = false;
+        release_kept(m);
         return;
     }
     // Kept in fold order even when the fold took e as it came (an order-free reference).
@@ -920,29 +919,23 @@ void Store::evict_folds() {
         const uint64_t oldest_kept = *cut;  // stamps are unique: exactly `keep` are at or above it
         for (auto it = memo_.begin(); it != memo_.end();) {
             CaseMemo& m = it->second;
-            if (m.fold && m.used < oldest_kept) {
-                m.fold.reset();
-                folds_--;
-                kept_bytes_ -= m.bytes;
-                m.events = std::vector<Event>();
-                m.bytes = 0;
-                m.kept = m.stale = false;
-            }
+            if (m.fold && m.used < oldest_kept) unfold(m);
             it = m.fold || !m.tail.empty() ? std::next(it) : memo_.erase(it);
         }
     }
 }
 
-void Store::drop_fold(std::unordered_map<std::string, CaseMemo>::iterator it) {
-    CaseMemo& m = it->second;
+void Store::unfold(CaseMemo& m) {
     if (!m.fold) return;
     m.fold.reset();
     folds_--;
-    kept_bytes_ -= m.bytes;
-    m.events = std::vector<Event>();
-    m.bytes = 0;
-    m.kept = m.stale = false;
-    if (m.tail.empty()) memo_.erase(it);
+    m.stale = false;
+    release_kept(m);
+}
+
+void Store::drop_fold(std::unordered_map<std::string, CaseMemo>::iterator it) {
+    unfold(it->second);
+    if (it->second.tail.empty()) memo_.erase(it);
 }
 
 void Store::forget_fold(const std::string& case_id) {

@@ -276,6 +276,8 @@ private:
     size_t kept_bytes_ = 0;   // sum of CaseMemo::bytes
     uint64_t use_clock_ = 0;  // stamps CaseMemo::used
     void keep_event(CaseMemo& m, const Event& e);
+    void release_kept(CaseMemo& m);  // keeps no events (any more)
+    void unfold(CaseMemo& m);        // drops the fold (the entry stays)
     void cache_fold(const std::string& case_id, CaseFolder folder);
     void evict_folds();
     void drop_fold(std::unordered_map<std::string, CaseMemo>::iterator it);  // erases an emptied entry
