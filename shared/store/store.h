@@ -35,9 +35,6 @@ struct StoreOptions {
     // Cases whose fold is kept in memory (least recently used dropped first); 0 = the default:
     // 16384 on a server, 1024 on a client.
     size_t fold_cache_cases = 0;
-    // Bytes of events the fold cache keeps (to refold a case from memory when an event arrives
-    // out of order); 0 = the default: 48 MiB on a server, 4 MiB on a client.
-    size_t fold_cache_bytes = 0;
     // Server: case rows may lag the events by at most this many events before apply_events folds
     // them itself (readers always catch up first; see materialize()).
     int64_t materialize_lag = 100000;
@@ -253,31 +250,18 @@ private:
     // What is kept in memory per case, found with one lookup per stored event (at 1M events the
     // separate maps of folds and of the newest events cost 10 % of the insert time in misses):
     // - fold: the fold cache. Every stored event of a cached case has been applied to its
-    //   folder, in order. Dropped whole when a transaction rolls back. Bounded in cases and in
-    //   bytes of kept events: the least recently used eighth goes when it is full.
-    // - stale: an event arrived out of order (devices sync late); the fold is rebuilt when next
-    //   used, the first time from the file, then from `events`, which keeps a copy of every
-    //   stored event of the case in fold order from then on (while `kept`). Re-reading the
-    //   case's events from the file each time, one random row each, was a sixth of the push
-    //   time. Cases whose events all arrive in order keep none (copying them cost as much).
+    //   folder, in order. Dropped whole when a transaction rolls back; an event arriving out of
+    //   order drops its case. Bounded: the least recently used eighth goes when it is full.
     // - tail: the case's events above the events_of_case mark (see CaseTail).
-    // An entry with neither a fold nor a tail is erased.
+    // An entry with neither is erased.
     struct CaseMemo {
         std::vector<int64_t> tail;
         std::optional<CaseFolder> fold;
         uint64_t used = 0;  // the fold's last use
-        std::vector<Event> events;
-        size_t bytes = 0;   // of events (approximate)
-        bool kept = false;
-        bool stale = false;
     };
     std::unordered_map<std::string, CaseMemo> memo_;
     size_t folds_ = 0;        // entries with a fold
-    size_t kept_bytes_ = 0;   // sum of CaseMemo::bytes
     uint64_t use_clock_ = 0;  // stamps CaseMemo::used
-    void keep_event(CaseMemo& m, const Event& e);
-    void release_kept(CaseMemo& m);  // keeps no events (any more)
-    void unfold(CaseMemo& m);        // drops the fold (the entry stays)
     void cache_fold(const std::string& case_id, CaseFolder folder);
     void evict_folds();
     void drop_fold(std::unordered_map<std::string, CaseMemo>::iterator it);  // erases an emptied entry

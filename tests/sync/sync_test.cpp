@@ -714,16 +714,11 @@ TEST(SyncStore, IncrementalFoldAndWriteBehindRowsMatchAFreshFold) {
         r.body = R"({"ref":"FF-2024-000)" + std::to_string(i + 1) + R"("})";
         all.push_back(r);
     }
-    for (int round = 0; round < 6; ++round) {
+    for (int round = 0; round < 4; ++round) {
         std::shuffle(all.begin(), all.end(), rng);
         StoreOptions o;
         o.server = round % 2 == 0;
         o.fold_cache_cases = round < 2 ? 2 : 64;  // tiny cache: evictions on every batch
-        // Events kept to refold out-of-order arrivals from memory: by default all of them here;
-        // in round 4 a case keeps at most ~1000 bytes (then gives up keeping) and folds are
-        // evicted for bytes; in round 5 none are kept (stale folds are rebuilt from the file).
-        if (round == 4) o.fold_cache_bytes = 4000;
-        if (round == 5) o.fold_cache_bytes = 1;
         o.materialize_lag = 7;
         o.case_index_tail = round == 1 || round == 2 ? 3 : 0;  // merges of the case index on every few batches
         auto s = Store::open(":memory:", o);
