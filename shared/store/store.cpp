@@ -343,7 +343,7 @@ void Store::abort_transaction() {
     deferred_folds_.clear();
     rows_behind_ = -1;
     memo_.clear();  // folds may hold events that were just rolled back; so may the tails
-    folds_ = 0;
+    folded_.clear();
     facts_.clear();
     tail_.loaded = false;  // merges and new events may have been rolled back
 }
@@ -831,11 +831,25 @@ CaseFolder* Store::cached_fold(const std::string& case_id) {
 }
 
 void Store::cache_fold(const std::string& case_id, CaseFolder folder) {
-    CaseMemo& m = memo_[case_id];
-    if (!m.fold) folds_++;
+    auto [it, made] = memo_.try_emplace(case_id);
+    CaseMemo& m = it->second;
+    if (!m.fold) {
+        m.key = &it->first;
+        m.slot = folded_.size();
+        folded_.push_back(&m);
+    }
     m.fold = std::move(folder);
     m.used = ++use_clock_;
-    if (folds_ > fold_cache_limit(opts_)) evict_folds();
+    if (folded_.size() > fold_cache_limit(opts_)) evict_folds();
+}
+
+void Store::unfold(CaseMemo& m) {
+    if (!m.fold) return;
+    m.fold.reset();
+    CaseMemo* last = folded_.back();
+    folded_[m.slot] = last;
+    last->slot = m.slot;
+    folded_.pop_back();
 }
 
 // Drops the least recently used eighth of the folds at once: a use is a stamp, not a move in a
@@ -843,29 +857,24 @@ void Store::cache_fold(const std::string& case_id, CaseFolder folder) {
 void Store::evict_folds() {
     const size_t limit = fold_cache_limit(opts_);
     const size_t keep = limit - limit / 8;
+    if (folded_.size() <= keep) return;
     std::vector<uint64_t> stamps;
-    stamps.reserve(folds_);
-    for (const auto& [id, m] : memo_)
-        if (m.fold) stamps.push_back(m.used);
-    if (stamps.size() <= keep) return;
+    stamps.reserve(folded_.size());
+    for (const CaseMemo* m : folded_) stamps.push_back(m->used);
     auto cut = stamps.begin() + static_cast<std::ptrdiff_t>(stamps.size() - keep);
     std::nth_element(stamps.begin(), cut, stamps.end());
     const uint64_t oldest_kept = *cut;  // stamps are unique: exactly `keep` are at or above it
-    for (auto it = memo_.begin(); it != memo_.end();) {
-        CaseMemo& m = it->second;
-        if (m.fold && m.used < oldest_kept) {
-            m.fold.reset();
-            folds_--;
-        }
-        it = m.fold || !m.tail.empty() ? std::next(it) : memo_.erase(it);
+    std::vector<CaseMemo*> old;
+    for (CaseMemo* m : folded_)
+        if (m->used < oldest_kept) old.push_back(m);
+    for (CaseMemo* m : old) {
+        unfold(*m);
+        if (m->tail.empty()) memo_.erase(std::string(*m->key));  // (a copy: the key goes with the entry)
     }
 }
 
 void Store::drop_fold(std::unordered_map<std::string, CaseMemo>::iterator it) {
-    if (it->second.fold) {
-        it->second.fold.reset();
-        folds_--;
-    }
+    unfold(it->second);
     if (it->second.tail.empty()) memo_.erase(it);
 }
 
