@@ -853,7 +853,7 @@ void Store::unfold(CaseMemo& m) {
 }
 
 // Drops the least recently used eighth of the folds at once: a use is a stamp, not a move in a
-// list (whose neighbours' misses were 2 % of the insert time at 1M events).
+// list (the list's neighbour updates were 2 % of perf samples at 1M events).
 void Store::evict_folds() {
     const size_t limit = fold_cache_limit(opts_);
     const size_t keep = limit - limit / 8;
