@@ -196,21 +196,23 @@ void reports_view(App& app, UiState& ui) {
         s.version = app.data_version();
         s.built_at = app.now();
     }
-    if (s.builder.active()) {
-        const auto t0 = std::chrono::steady_clock::now();
-        do {
-            auto done = s.builder.step(*app.store(), 64, app.now());
-            if (!done) {
-                s.error = done.error().message;
-                break;
-            }
-            if (*done) {
-                g_report = s.builder.take_report();
-                s.has = true;
-                s.error.clear();
-                break;
-            }
-        } while (std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(8));
+    // At most ~8 ms of folds per frame, the report first, then a log export under way.
+    const auto t0 = std::chrono::steady_clock::now();
+    auto time_left = [&] { return std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(8); };
+    while (s.builder.active() && time_left()) {
+        auto done = s.builder.step(*app.store(), 64, app.now());
+        if (!done) {
+            s.error = done.error().message;
+        } else if (*done) {
+            g_report = s.builder.take_report();
+            s.has = true;
+            s.error.clear();
+        }
+    }
+    while (s.log.active() && time_left()) {
+        auto done = s.log.step(*app.store(), 64);
+        if (!done) app.toast("Documentation log failed: " + done.error().message, true);
+        else if (*done) platform::download_file("closeloop-log.csv", "text/csv", documentation_log_csv(s.log.take_cases()));
     }
     if (!s.has && s.error.empty()) {
         ImGui::Spacing();
@@ -224,8 +226,12 @@ void reports_view(App& app, UiState& ui) {
     ImGui::SameLine();
     if (secondary_button("Export JSON", "reports.json")) platform::download_file("closeloop-report.json", "application/json", report_to_json(g_report));
     ImGui::SameLine();
-    if (secondary_button("Documentation log", "reports.log")) {
-        if (auto cases = app.store()->all_cases()) platform::download_file("closeloop-log.csv", "text/csv", documentation_log_csv(*cases));
+    if (secondary_button("Documentation log", "reports.log") && !s.log.active()) {
+        if (Status st = s.log.start(*app.store()); !st) app.toast("Documentation log failed: " + st.error().message, true);
+    }
+    if (s.log.active() && s.log.total() > 0) {  // every case is folded for it: spread over frames
+        ImGui::SameLine(0, fs);
+        ImGui::TextDisabled("Preparing the log %d %%", int(100 * s.log.folded() / s.log.total()));
     }
     if (s.builder.active() && s.builder.total() > 0) {  // the report shown stays until the new one is ready
         ImGui::SameLine(0, fs);

@@ -71,6 +71,7 @@ struct ReportsState {
     bool has = false;       // a report of this period is shown
     std::string error;
     ReportBuilder builder;  // folds a few milliseconds of cases per frame
+    CaseSweep log;          // the documentation log export, the same way
 };
 
 struct ImprovementState {

@@ -1,6 +1,7 @@
 // Device pixel ratio 2: the drawing buffer uses device pixels, widgets stay clickable in CSS pixels.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { startStatic, launch, openApp, state, call, click, fill, shot, waitFor, widget, tempProfile } from './lib.mjs';
 
 test('HiDPI: crisp rendering at devicePixelRatio 2 and clicks land on widgets', async () => {
@@ -21,6 +22,13 @@ test('HiDPI: crisp rendering at devicePixelRatio 2 and clicks land on widgets', 
     await click(page, 'nav.reports');
     await widget(page, 'reports.kpi.5');  // six KPI tiles incl. response/resolution time percentiles
     await shot(page, '08-reports-hidpi');
+    // The documentation log is prepared across frames, then downloaded.
+    const download = page.waitForEvent('download', { timeout: 15000 });
+    await click(page, 'reports.log');
+    const file = await download;
+    assert.equal(file.suggestedFilename(), 'closeloop-log.csv');
+    const csv = readFileSync(await file.path(), 'utf8');
+    assert.match(csv, /Ada Lovelace/);
     await click(page, 'nav.due');
     await shot(page, '09-due-hidpi');
     assert.deepEqual(page.errors, []);

@@ -1018,7 +1018,9 @@ TEST(SyncStore, ReportBuiltInSlicesEqualsTheReportBuiltAtOnce) {
         clock.now += 3600000;
         ASSERT_TRUE(a.record(ids.back(), ev::kSurveyRecorded,
                              R"({"csat":)" + std::to_string(1 + i % 5) + R"(,"nps":)" + std::to_string(i % 11) + R"(,"comment":"late parts"})").ok());
-        if (i % 4 == 0) ASSERT_TRUE(a.record(ids.back(), ev::kEscalated, R"({"reason":"unhappy","to":"manager"})").ok());
+        if (i % 4 == 0) {
+            ASSERT_TRUE(a.record(ids.back(), ev::kEscalated, R"({"reason":"unhappy","to":"manager"})").ok());
+        }
     }
     const ReportQuery q = PeriodFromName::make("month", clock.now, a.store->calendar());
     auto at_once = [&] {
@@ -1058,4 +1060,16 @@ TEST(SyncStore, ReportBuiltInSlicesEqualsTheReportBuiltAtOnce) {
     const std::string after = at_once();
     EXPECT_NE(after, want);
     EXPECT_EQ(report_to_json(b.take_report()), after);
+
+    // The documentation log's sweep over every case: the same log as all_cases() at once.
+    auto every = a.store->all_cases();
+    ASSERT_TRUE(every.ok());
+    CaseSweep sweep;
+    ASSERT_TRUE(sweep.start(*a.store).ok());
+    EXPECT_EQ(sweep.total(), every->size());
+    size_t steps = 0;
+    while (!*sweep.step(*a.store, 7)) ++steps;
+    EXPECT_EQ(steps, (every->size() - 1) / 7);
+    EXPECT_FALSE(sweep.active());
+    EXPECT_EQ(documentation_log_csv(sweep.take_cases()), documentation_log_csv(*every));
 }
