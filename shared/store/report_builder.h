@@ -52,7 +52,6 @@ public:
     bool done() const { return done_; }              // the report is ready (take_report)
     size_t folded() const { return sweep_.folded(); }
     size_t total() const { return sweep_.total(); }
-    const ReportQuery& query() const { return query_; }
     Report take_report();
 
 private:

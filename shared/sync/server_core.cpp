@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <map>
-#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
