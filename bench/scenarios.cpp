@@ -404,6 +404,28 @@ void scenario_retention(const Args& a, const Dataset& d) {
     remove_db(src);
 }
 
+// The server's periodic SLA sweep (Store::refresh_sla, also run when an admin changes the SLA
+// settings): every open case is re-evaluated and its row rewritten where a value changed. Once
+// at the clock the rows were written with (nothing moves), once a day later (due times pass).
+void scenario_sla(const Args& a, const Dataset& d) {
+    std::string src = a.work + "/sla_src.db", tmp = a.work + "/sla_tmp.db";
+    build_store(src, d.events);
+    std::vector<Timing> same_runs, later_runs;
+    int64_t open_cases = 0;
+    for (int r = 0; r < a.runs; ++r) {
+        copy_db(src, tmp);
+        auto s = open_store(tmp, true);
+        open_cases = s->count_cases([] { cl::CaseQuery q; q.status = "open"; return q; }());
+        same_runs.push_back(time_once([&] { if (!s->refresh_sla(kNow)) die("sla sweep failed"); }));
+        later_runs.push_back(time_once([&] { if (!s->refresh_sla(kNow + 24LL * 3600 * 1000)) die("sla sweep failed"); }));
+    }
+    const std::string note = std::to_string(open_cases) + " open cases of " + std::to_string(d.spec.cases);
+    figure("sla", "closeloop", "SLA sweep after opening, same clock", "ms", same_runs, 1, false, note + ": every open case folded from its events; no value changes", 1000);
+    figure("sla", "closeloop", "SLA sweep, a day later", "ms", later_runs, 1, false, note + ": folds cached; due times pass", 1000);
+    remove_db(tmp);
+    remove_db(src);
+}
+
 // Initial pull by a new device, in process: server pages (5000) -> JSON -> client applies.
 void scenario_pull(const Args& a, const Dataset& d) {
     std::string src = a.work + "/pull_server.db", cpath = a.work + "/pull_client.db";
@@ -538,6 +560,7 @@ int main(int argc, char** argv) {
     }
     if (a.want("retention")) scenario_retention(a, d);
     if (a.want("pull")) scenario_pull(a, d);
+    if (a.want("sla")) scenario_sla(a, d);
     if (a.want("scaling")) scenario_scaling(a);
     g_out.end_array().end_object();
     std::cout << g_out.take() << "\n";

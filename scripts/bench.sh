@@ -108,7 +108,7 @@ PARTS=()
 log "closeloop in-process scenarios: $CASES cases / $EVENTS events, $RUNS runs"
 SC_ONLY=export
 want sqljs && SC_ONLY="export,query"  # the query databases for sql.js and the wasm query
-want inproc && SC_ONLY="export,fold,merge,insert,query,retention,pull,scaling"
+want inproc && SC_ONLY="export,fold,merge,insert,query,retention,pull,sla,scaling"
 "$SCEN" --cases "$CASES" --events "$EVENTS" --runs "$RUNS" --work "$WORK" --query-big-cases "$QUERY_BIG" \
   --scaling "$SCALING" --only "$SC_ONLY" > "$WORK/closeloop.json"
 PARTS+=("$WORK/closeloop.json")

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <set>
 #include <string_view>
 
@@ -931,34 +932,103 @@ Status Store::refold(const std::string& case_id, int64_t now) {
     return write_case_row(*c, now);
 }
 
+namespace {
+
+// A case row's columns after id, in the order write_case_row gives their values. `json` is not
+// among them: it stays empty (kept only for schema compatibility).
+constexpr const char* kCaseRowColumns[] = {
+    "reference", "kind", "team", "status", "priority", "category", "assignee", "client_name", "title",
+    "description", "created_at", "updated_at", "closed_at", "next_due", "overdue_steps", "needs_escalation",
+    "escalated", "legal_hold", "conflicts", "search", "retention_from"};
+constexpr int kCaseRowValues = sizeof(kCaseRowColumns) / sizeof(kCaseRowColumns[0]);
+constexpr int kSearchColumn = 19;
+
+struct RowValue {
+    bool is_text = false;
+    std::string_view text;
+    int64_t num = 0;
+};
+
+void bind_value(Stmt& s, int i, const RowValue& v) {
+    if (v.is_text) s.bind(i, v.text);
+    else s.bind(i, v.num);
+}
+
+bool same_value(Stmt& s, int col, const RowValue& v) {
+    if (!v.is_text) return s.i64(col) == v.num;
+    const unsigned char* p = sqlite3_column_text(s.get(), col);
+    const size_t n = static_cast<size_t>(sqlite3_column_bytes(s.get(), col));
+    return p && n == v.text.size() && std::memcmp(p, v.text.data(), n) == 0;
+}
+
+}  // namespace
+
 Status Store::write_case_row(const CaseState& c, int64_t now) {
     SlaReport sla = evaluate_sla(c, policy_, calendar_, now);
     std::string search = c.reference + " " + c.id + " " + c.client.name + " " + c.client.contact + " " + c.title + " " +
                          c.description + " " + c.assignee + " " + c.resolution;
     for (const auto& n : c.notes) search += " " + n.text;
     for (const auto& sv : c.surveys) search += " " + sv.comment + " " + sv.suggestion;
-    // Upsert, not REPLACE: an update only touches the index entries whose columns changed.
-    // The full case is not stored here (it is re-folded from its events on demand); `json` stays
-    // empty and is kept only for schema compatibility.
-    Stmt& s = stmt(
-        "INSERT INTO cases(id, reference, kind, team, status, priority, category, assignee, client_name, title,"
-        " description, created_at, updated_at, closed_at, next_due, overdue_steps, needs_escalation, escalated, legal_hold,"
-        " conflicts, search, json, retention_from) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,'',?22)"
-        " ON CONFLICT(id) DO UPDATE SET reference=excluded.reference, kind=excluded.kind, team=excluded.team,"
-        " status=excluded.status, priority=excluded.priority, category=excluded.category, assignee=excluded.assignee,"
-        " client_name=excluded.client_name, title=excluded.title, description=excluded.description,"
-        " created_at=excluded.created_at, updated_at=excluded.updated_at, closed_at=excluded.closed_at,"
-        " next_due=excluded.next_due, overdue_steps=excluded.overdue_steps, needs_escalation=excluded.needs_escalation,"
-        " escalated=excluded.escalated, legal_hold=excluded.legal_hold, conflicts=excluded.conflicts, search=excluded.search,"
-        " retention_from=excluded.retention_from");
-    s.bind(1, c.id).bind(2, c.reference).bind(3, c.kind).bind(4, c.team).bind(5, c.status).bind(6, c.priority)
-        .bind(7, c.category).bind(8, c.assignee).bind(9, c.client.name).bind(10, c.title).bind(11, c.description)
-        .bind(12, c.created_at).bind(13, c.updated_at).bind(14, c.closed_at ? c.closed_at : (c.status == "resolved" ? c.resolved_at : 0))
-        .bind(15, sla.next_due).bind(16, static_cast<int64_t>(sla.overdue_count)).bind(17, sla.needs_escalation)
-        .bind(18, sla.escalated).bind(19, c.legal_hold).bind(20, static_cast<int64_t>(c.conflicts.size()))
-        .bind(21, lower_ascii(search)).bind(22, closure_time(c));
-    if (!s.run()) return s.error("cannot store case " + c.id);
-    return mark_search_pending(c.id);
+    search = lower_ascii(std::move(search));
+    auto text = [](const std::string& v) { RowValue r; r.is_text = true; r.text = v; return r; };
+    auto num = [](int64_t v) { RowValue r; r.num = v; return r; };
+    const RowValue values[kCaseRowValues] = {
+        text(c.reference), text(c.kind), text(c.team), text(c.status), text(c.priority), text(c.category),
+        text(c.assignee), text(c.client.name), text(c.title), text(c.description), num(c.created_at), num(c.updated_at),
+        num(c.closed_at ? c.closed_at : (c.status == "resolved" ? c.resolved_at : 0)), num(sla.next_due),
+        num(static_cast<int64_t>(sla.overdue_count)), num(sla.needs_escalation), num(sla.escalated), num(c.legal_hold),
+        num(static_cast<int64_t>(c.conflicts.size())), text(search), num(closure_time(c))};
+    {
+        // A new case (the common case on a first write): one insert.
+        Stmt& ins = stmt(
+            "INSERT INTO cases(reference, kind, team, status, priority, category, assignee, client_name, title,"
+            " description, created_at, updated_at, closed_at, next_due, overdue_steps, needs_escalation, escalated, legal_hold,"
+            " conflicts, search, retention_from, id, json) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,'')"
+            " ON CONFLICT(id) DO NOTHING");
+        for (int i = 0; i < kCaseRowValues; ++i) bind_value(ins, i + 1, values[i]);
+        ins.bind(kCaseRowValues + 1, c.id);
+        if (!ins.run()) return ins.error("cannot store case " + c.id);
+        if (sqlite3_changes(db_) > 0) return mark_search_pending(c.id);
+    }
+    // The row exists: write only the columns whose values changed. SQLite rewrites every index
+    // that holds a column named in an UPDATE's SET list, changed or not; a case's later events
+    // mostly move updated_at and the due time, and the 8 indexes were most of a rewrite's cost.
+    uint32_t changed = 0;
+    int64_t rowid = 0;
+    {
+        Stmt& cur = stmt(
+            "SELECT reference, kind, team, status, priority, category, assignee, client_name, title,"
+            " description, created_at, updated_at, closed_at, next_due, overdue_steps, needs_escalation, escalated, legal_hold,"
+            " conflicts, search, retention_from, rowid FROM cases WHERE id=?1");
+        cur.bind(1, c.id);
+        if (!cur.step()) {
+            const bool failed = cur.last_rc() != SQLITE_DONE;
+            cur.reset();
+            return make_error("storage", failed ? "cannot read case " + c.id : "case " + c.id + " vanished during its write");
+        }
+        for (int i = 0; i < kCaseRowValues; ++i)
+            if (!same_value(cur, i, values[i])) changed |= 1u << i;
+        rowid = cur.i64(kCaseRowValues);
+        cur.reset();
+    }
+    if (changed == 0) return {};
+    std::string sql = "UPDATE cases SET ";
+    int params = 0;
+    for (int i = 0; i < kCaseRowValues; ++i) {
+        if (!(changed & (1u << i))) continue;
+        if (params++) sql += ", ";
+        sql += kCaseRowColumns[i];
+        sql += "=?" + std::to_string(params);
+    }
+    sql += " WHERE rowid=?" + std::to_string(params + 1);
+    Stmt& up = stmt(sql.c_str());
+    int p = 0;
+    for (int i = 0; i < kCaseRowValues; ++i)
+        if (changed & (1u << i)) bind_value(up, ++p, values[i]);
+    up.bind(p + 1, rowid);
+    if (!up.run()) return up.error("cannot store case " + c.id);
+    if (changed & (1u << kSearchColumn)) return mark_search_pending(c.id);
+    return {};
 }
 
 Status Store::refresh_sla(int64_t now) {

@@ -549,9 +549,21 @@ void expect_rows_match_folds(Store& st, const std::string& when) {
         auto evs = st.case_events(r.id);
         ASSERT_TRUE(evs.ok());
         CaseState c = fold(*evs);
-        EXPECT_EQ(r.title, c.title) << when << ", case " << r.id;
-        EXPECT_EQ(r.updated_at, c.updated_at) << when << ", case " << r.id;
-        EXPECT_EQ(r.conflicts, static_cast<int>(c.conflicts.size())) << when << ", case " << r.id;
+        const std::string where = when + ", case " + r.id;
+        EXPECT_EQ(r.reference, c.reference) << where;
+        EXPECT_EQ(r.kind, c.kind) << where;
+        EXPECT_EQ(r.team, c.team) << where;
+        EXPECT_EQ(r.status, c.status) << where;
+        EXPECT_EQ(r.priority, c.priority) << where;
+        EXPECT_EQ(r.category, c.category) << where;
+        EXPECT_EQ(r.assignee, c.assignee) << where;
+        EXPECT_EQ(r.client_name, c.client.name) << where;
+        EXPECT_EQ(r.title, c.title) << where;
+        EXPECT_EQ(r.description, c.description) << where;
+        EXPECT_EQ(r.created_at, c.created_at) << where;
+        EXPECT_EQ(r.updated_at, c.updated_at) << where;
+        EXPECT_EQ(r.legal_hold, c.legal_hold) << where;
+        EXPECT_EQ(r.conflicts, static_cast<int>(c.conflicts.size())) << where;
     }
 }
 
@@ -1072,4 +1084,80 @@ TEST(SyncStore, ReportBuiltInSlicesEqualsTheReportBuiltAtOnce) {
     EXPECT_EQ(steps, (every->size() - 1) / 7);
     EXPECT_FALSE(sweep.active());
     EXPECT_EQ(documentation_log_csv(sweep.take_cases()), documentation_log_csv(*every));
+}
+
+// A rewritten case row names only the columns whose values changed: SQLite rewrites every index
+// that holds a column named in an UPDATE, changed or not, and the row has 8 indexes. Temporary
+// "AFTER UPDATE OF col" triggers fire only for the columns an UPDATE names, so they show which
+// were written; after each event they must be exactly the columns whose values differ.
+TEST(SyncStore, CaseRowUpdatesNameOnlyTheColumnsThatChanged) {
+    FakeClock clock;
+    ClientPeer a(clock, "alice", "north");
+    const std::string id = a.create_case(body_created("feedback", "Client A", "first words"));
+    const std::vector<std::string> columns = {
+        "reference", "kind", "team", "status", "priority", "category", "assignee", "client_name", "title", "description",
+        "created_at", "updated_at", "closed_at", "next_due", "overdue_steps", "needs_escalation", "escalated",
+        "legal_hold", "conflicts", "search", "retention_from"};
+    auto exec = [&](const std::string& sql) { ASSERT_TRUE(a.store->stmt(sql.c_str()).run()) << sql; };
+    exec("CREATE TEMP TABLE col_writes(col TEXT NOT NULL)");
+    for (const auto& col : columns)
+        exec("CREATE TEMP TRIGGER watch_" + col + " AFTER UPDATE OF " + col + " ON main.cases BEGIN"
+             " INSERT INTO temp.col_writes(col) VALUES('" + col + "'); END");
+    exec("CREATE TEMP TRIGGER watch_row AFTER UPDATE ON main.cases BEGIN INSERT INTO temp.col_writes(col) VALUES('*'); END");
+    auto row = [&] {
+        std::map<std::string, std::string> r;
+        for (const auto& col : columns) {
+            sql::Stmt& s = a.store->stmt(("SELECT CAST(" + col + " AS TEXT) FROM cases WHERE id=?1").c_str());
+            s.bind(1, id);
+            EXPECT_TRUE(s.step()) << col;
+            r[col] = s.text(0);
+            s.reset();
+        }
+        return r;
+    };
+    auto written = [&] {
+        std::set<std::string> w;
+        sql::Stmt& s = a.store->stmt("SELECT col FROM temp.col_writes");
+        while (s.step()) w.insert(s.text(0));
+        s.reset();
+        exec("DELETE FROM temp.col_writes");
+        return w;
+    };
+    // Runs one change and checks that the columns written are exactly those that differ.
+    auto expect_only_changes = [&](const std::string& what, const std::function<void()>& change) {
+        auto before = row();
+        change();
+        auto after = row();
+        std::set<std::string> differ;
+        for (const auto& col : columns)
+            if (before[col] != after[col]) differ.insert(col);
+        std::set<std::string> got = written();
+        std::set<std::string> want = differ;
+        if (!want.empty()) want.insert("*");
+        EXPECT_EQ(got, want) << what;
+        return differ;
+    };
+    auto record = [&](const char* type, const std::string& body) {
+        clock.now += 60000;
+        ASSERT_TRUE(a.record(id, type, body).ok()) << type;
+    };
+    auto d = expect_only_changes("a note", [&] { record(ev::kNoteAdded, R"({"text":"called the client back"})"); });
+    EXPECT_TRUE(d.count("updated_at") && d.count("search")) << "a note moves the row's time and its search text";
+    EXPECT_FALSE(d.count("team") || d.count("title") || d.count("status")) << "nothing else";
+    d = expect_only_changes("a title", [&] { record(ev::kFieldSet, body_field("title", "Broken hinge", "")); });
+    EXPECT_TRUE(d.count("title"));
+    d = expect_only_changes("an assignment", [&] { record(ev::kAssigned, R"({"assignee":"bob","base":""})"); });
+    EXPECT_TRUE(d.count("assignee"));
+    expect_only_changes("a survey", [&] { record(ev::kSurveyRecorded, R"({"csat":2,"nps":3,"comment":"slow"})"); });
+    expect_only_changes("an escalation", [&] { record(ev::kEscalated, R"({"reason":"unhappy","to":"manager"})"); });
+    d = expect_only_changes("a resolution", [&] { record(ev::kResolved, R"({"resolution":"hinge replaced"})"); });
+    EXPECT_TRUE(d.count("status") && d.count("closed_at"));
+    d = expect_only_changes("the same SLA clock", [&] { ASSERT_TRUE(a.store->refresh_sla(clock.now).ok()); });
+    EXPECT_TRUE(d.empty()) << "nothing changed, so nothing is written";
+    d = expect_only_changes("a clock a month later", [&] {
+        clock.now += 31LL * 24 * 3600 * 1000;
+        ASSERT_TRUE(a.store->refresh_sla(clock.now).ok());
+    });
+    EXPECT_FALSE(d.count("title") || d.count("search")) << "a later clock moves only the due columns";
+    expect_rows_match_folds(*a.store, "after the column writes");
 }
