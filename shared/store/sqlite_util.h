@@ -33,6 +33,8 @@ public:
 
     Stmt& reset() { sqlite3_reset(st_); sqlite3_clear_bindings(st_); return *this; }
     Stmt& bind(int i, std::string_view s) { sqlite3_bind_text(st_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT); return *this; }
+    // Text that stays alive and unchanged until the statement is reset again: not copied.
+    Stmt& bind_static(int i, const std::string& s) { sqlite3_bind_text(st_, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC); return *this; }
     Stmt& bind(int i, const char* s) { return bind(i, std::string_view(s)); }
     Stmt& bind(int i, const std::string& s) { return bind(i, std::string_view(s)); }
     Stmt& bind(int i, int64_t v) { sqlite3_bind_int64(st_, i, v); return *this; }

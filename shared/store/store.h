@@ -242,6 +242,9 @@ private:
     std::string device_;
     std::function<int64_t()> now_;
     std::map<std::string, std::unique_ptr<sql::Stmt>> stmts_;
+    // stmt()'s first lookup: by the text's address (a literal's never changes), confirmed by
+    // comparing the text, since a dynamic query's buffer may later hold another one.
+    std::unordered_map<const char*, sql::Stmt*> stmt_at_;
     int64_t last_seq_ = -1;  // server: cached sequence counter
     bool seq_dirty_ = false;
     std::set<std::string> deferred_folds_;  // cases to re-fold at the outer commit (see Rows)
