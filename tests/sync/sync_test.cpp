@@ -1161,3 +1161,43 @@ TEST(SyncStore, CaseRowUpdatesNameOnlyTheColumnsThatChanged) {
     EXPECT_FALSE(d.count("title") || d.count("search")) << "a later clock moves only the due columns";
     expect_rows_match_folds(*a.store, "after the column writes");
 }
+
+// The store itself refuses events of a purged case (a device's late upload reaching a store by a
+// path other than the server's push checks, e.g. an imported file), in the same batch as events
+// of other cases it stores. A batch only looks for tombstones when the store has any.
+TEST(SyncStore, EventsOfAPurgedCaseAreRefusedByTheStore) {
+    FakeClock clock;
+    ClientPeer a(clock, "alice", "north");
+    const std::string gone = a.create_case(body_created("feedback", "Client A", "to be purged"));
+    const std::string kept = a.create_case(body_created("feedback", "Client B", "kept"));
+    auto first = a.store->pending_events();
+    ASSERT_TRUE(first.ok());
+    StoreOptions o;
+    o.server = true;
+    auto opened = Store::open(":memory:", o);
+    ASSERT_TRUE(opened.ok());
+    Store& server = **opened;
+    server.set_clock(clock.fn());
+    auto r = server.apply_events(*first);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->inserted, 2);
+    auto c = server.load_case(gone);
+    ASSERT_TRUE(c.has_value());
+    ASSERT_TRUE(server.purge_case(gone, make_tombstone(*c, clock.now, "retention")).ok());
+    clock.now += 1000;
+    auto late = a.record(gone, ev::kNoteAdded, R"({"text":"written offline before the purge"})");
+    auto other = a.record(kept, ev::kNoteAdded, R"({"text":"still here"})");
+    ASSERT_TRUE(late.ok() && other.ok());
+    r = server.apply_events({*late, *other});
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->inserted, 1);
+    ASSERT_EQ(r->rejected.size(), 1u);
+    EXPECT_EQ(r->rejected[0].id, late->id());
+    EXPECT_EQ(r->rejected[0].error.code, "purged");
+    auto evs = server.case_events(gone);
+    ASSERT_TRUE(evs.ok());
+    EXPECT_TRUE(evs->empty()) << "nothing of the purged case is stored again";
+    evs = server.case_events(kept);
+    ASSERT_TRUE(evs.ok());
+    EXPECT_EQ(evs->size(), 2u);
+}
