@@ -13,6 +13,7 @@
 #include "dataset.h"
 #include "domain/case.h"
 #include "store/store.h"
+#include "sync/protocol.h"
 
 namespace {
 
@@ -113,6 +114,24 @@ void BM_StoreInsert(benchmark::State& st) {
 BENCHMARK(BM_StoreInsert)->Arg(1000)->Unit(benchmark::kMillisecond)->Iterations(2);
 
 // Inbox query: open cases of one team, sorted by due time, first page of 50.
+// What a server does first with each push: parse the request body (1000 events, as devices
+// push) into events, checking every field.
+void BM_PushRequestParse(benchmark::State& st) {
+    cl::PushRequest req;
+    req.device = "bench-device";
+    const auto& evs = data().events;
+    req.events.assign(evs.begin(), evs.begin() + std::min<size_t>(evs.size(), 1000));
+    const std::string body = cl::push_request_to_json(req);
+    for (auto _ : st) {
+        auto parsed = cl::push_request_from_json(body);
+        if (!parsed || parsed->request.events.size() != req.events.size()) st.SkipWithError("push request did not parse");
+        benchmark::DoNotOptimize(parsed);
+    }
+    st.SetItemsProcessed(static_cast<int64_t>(st.iterations() * req.events.size()));
+    st.SetBytesProcessed(static_cast<int64_t>(st.iterations() * body.size()));
+}
+BENCHMARK(BM_PushRequestParse)->Unit(benchmark::kMicrosecond);
+
 void BM_StoreInboxQuery(benchmark::State& st) {
     static std::unique_ptr<cl::Store> s;
     if (!s) {
