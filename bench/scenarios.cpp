@@ -150,7 +150,8 @@ const char* kRawSchema =
 const char* kRawEventIndexes =
     "CREATE UNIQUE INDEX events_by_seq ON events(seq) WHERE seq IS NOT NULL;"
     "CREATE INDEX events_pending ON events(rowid) WHERE seq IS NULL;"
-    "CREATE TABLE events_of_case(case_id TEXT NOT NULL, ev INTEGER NOT NULL, PRIMARY KEY(case_id, ev)) WITHOUT ROWID;";
+    "CREATE TABLE case_numbers(n INTEGER PRIMARY KEY, case_id TEXT NOT NULL UNIQUE);"
+    "CREATE TABLE events_of_case(case_no INTEGER NOT NULL, ev INTEGER NOT NULL, PRIMARY KEY(case_no, ev)) WITHOUT ROWID;";
 constexpr size_t kCaseIndexMerge = 65536;  // a server Store's default StoreOptions::case_index_tail
 
 // The pragmas a server Store opens its file with (store.cpp): the limit gets the same resources.
@@ -167,8 +168,11 @@ void raw_insert(const std::string& path, const std::vector<cl::Event>& evs, size
     {
         cl::sql::Stmt ins(db, "INSERT INTO events(id, seq, device, counter, hlc, lc, case_id, team, author, type, v, body)"
                               " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
-        cl::sql::Stmt merge(db, "INSERT INTO events_of_case SELECT case_id, rowid FROM events WHERE rowid > ?1"
-                                " ORDER BY case_id, rowid");
+        // As the Store: cases numbered in order of first sight, then (number, rowid) in one sorted pass.
+        cl::sql::Stmt number(db, "INSERT OR IGNORE INTO case_numbers(case_id) SELECT case_id FROM events WHERE rowid > ?1"
+                                 " GROUP BY case_id ORDER BY min(rowid)");
+        cl::sql::Stmt merge(db, "INSERT INTO events_of_case SELECT c.n, e.rowid FROM events e JOIN case_numbers c"
+                                " ON c.case_id = e.case_id WHERE e.rowid > ?1 ORDER BY c.n, e.rowid");
         int64_t seq = 0, merged_upto = 0;
         for (size_t i = 0; i < evs.size(); i += batch) {
             cl::sql::exec(db, "BEGIN IMMEDIATE");
@@ -181,6 +185,9 @@ void raw_insert(const std::string& path, const std::vector<cl::Event>& evs, size
                 if (!ins.run()) die("raw insert failed");
             }
             if (closeloop_indexes && (seq - merged_upto >= static_cast<int64_t>(kCaseIndexMerge))) {  // as the Store: the rest stays in its tail
+                number.reset();
+                number.bind(1, merged_upto);
+                if (!number.run()) die("raw merge failed");
                 merge.reset();
                 merge.bind(1, merged_upto);
                 if (!merge.run()) die("raw merge failed");
@@ -387,7 +394,9 @@ void scenario_retention(const Args& a, const Dataset& d) {
                               "BEGIN IMMEDIATE;"
                               // the same rows: the events and their entries in events_of_case
                               "DELETE FROM events WHERE case_id IN (SELECT id FROM cases WHERE closed_at > 0);"
-                              "DELETE FROM events_of_case WHERE case_id IN (SELECT id FROM cases WHERE closed_at > 0);"
+                              "DELETE FROM events_of_case WHERE case_no IN (SELECT n FROM case_numbers WHERE case_id IN"
+                              " (SELECT id FROM cases WHERE closed_at > 0));"
+                              "DELETE FROM case_numbers WHERE case_id IN (SELECT id FROM cases WHERE closed_at > 0);"
                               "DELETE FROM cases WHERE closed_at > 0;"
                               "COMMIT;");
             }));

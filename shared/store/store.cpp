@@ -162,6 +162,19 @@ const char* const kMigrations[] = {
     INSERT OR REPLACE INTO meta(key, value) VALUES('case_index_upto', (SELECT coalesce(max(rowid), 0) FROM events));
     DROP INDEX IF EXISTS events_by_case_id;
     )sql",
+    // 9: events_of_case is keyed by a number given to each case when its events are first merged,
+    // not by the case id. Ids are random-ish ("c-<device>-<n>"), so a merge of the newest events
+    // wrote into every page of the index (its cost grew with the table: 10 % of the insert time
+    // at 1M events); cases numbered in order of first sight keep the active ones near the end.
+    R"sql(
+    CREATE TABLE IF NOT EXISTS case_numbers(n INTEGER PRIMARY KEY, case_id TEXT NOT NULL UNIQUE);
+    INSERT OR IGNORE INTO case_numbers(case_id) SELECT case_id FROM events_of_case GROUP BY case_id ORDER BY min(ev), case_id;
+    CREATE TABLE events_of_case_v9(case_no INTEGER NOT NULL, ev INTEGER NOT NULL, PRIMARY KEY(case_no, ev)) WITHOUT ROWID;
+    INSERT INTO events_of_case_v9(case_no, ev)
+        SELECT c.n, k.ev FROM events_of_case k JOIN case_numbers c ON c.case_id = k.case_id ORDER BY c.n, k.ev;
+    DROP TABLE events_of_case;
+    ALTER TABLE events_of_case_v9 RENAME TO events_of_case;
+    )sql",
 };
 constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 
@@ -667,7 +680,8 @@ Expected<std::vector<Event>> Store::case_events(const std::string& case_id) {
     std::vector<Event> out;
     {
         // The merged part in one statement (a lookup per event costs a statement step each).
-        Stmt& s = stmt("SELECT " CL_EVENT_COLUMNS_OF_E " FROM events_of_case k CROSS JOIN events e ON e.rowid = k.ev WHERE k.case_id=?1");
+        Stmt& s = stmt("SELECT " CL_EVENT_COLUMNS_OF_E " FROM case_numbers c CROSS JOIN events_of_case k ON k.case_no = c.n"
+                       " CROSS JOIN events e ON e.rowid = k.ev WHERE c.case_id=?1");
         s.bind(1, case_id);
         while (s.step()) out.push_back(read_event(s, 0));
         if (s.last_rc() != SQLITE_DONE) return s.error("cannot read case events");
@@ -738,33 +752,46 @@ Status Store::merge_case_tail() {
     if (Status st = load_case_tail(); !st) return st;
     if (tail_.size < case_index_tail_limit(opts_)) return {};
     return transact([&]() -> Status {
-        // The tails in memory list exactly the events above the mark: insert them in the index's
-        // order from there. Reading them back from the events table and sorting them in SQL was
-        // most of a merge. Should the count ever disagree, SQL does it from the table.
-        std::vector<std::pair<const std::string*, std::vector<int64_t>*>> tails;
-        size_t listed = 0;
-        for (auto& [id, m] : memo_)
-            if (!m.tail.empty()) {
-                tails.emplace_back(&id, &m.tail);
-                listed += m.tail.size();
+        // The tails in memory hold exactly the events above the mark (load_case_tail): insert
+        // them in the index's order from there. Reading them back from the events table and
+        // sorting them in SQL was most of a merge.
+        std::vector<std::pair<int64_t, std::vector<int64_t>*>> tails;  // (case number, rowids)
+        std::vector<std::pair<int64_t, const std::string*>> fresh;     // (first rowid, case id)
+        std::vector<std::vector<int64_t>*> fresh_tails;
+        // Each case's number: the one it has, or the next one (new cases in order of their first
+        // event here, so a case's number follows its first sight).
+        Stmt& find = stmt("SELECT n FROM case_numbers WHERE case_id=?1");
+        for (auto& [id, m] : memo_) {
+            if (m.tail.empty()) continue;
+            find.bind_static(1, id);
+            if (find.step()) {
+                tails.emplace_back(find.i64(0), &m.tail);
+            } else if (find.last_rc() != SQLITE_DONE) {
+                return find.error("cannot number a case");
+            } else {
+                fresh.emplace_back(*std::min_element(m.tail.begin(), m.tail.end()), &id);
+                fresh_tails.push_back(&m.tail);
             }
-        if (listed == tail_.size) {
-            std::sort(tails.begin(), tails.end(), [](const auto& a, const auto& b) { return *a.first < *b.first; });
-            // OR IGNORE: no statement journal (nothing to undo on a conflict, and there is none).
-            // One statement per case, its events bound as an array (a statement per event cost more
-            // than the SQL it replaced).
-            Stmt& ins = stmt("INSERT OR IGNORE INTO events_of_case(case_id, ev) SELECT ?1, value FROM carray(?2)");
-            for (auto& [id, rowids] : tails) {
-                std::sort(rowids->begin(), rowids->end());
-                ins.bind_static(1, *id);
-                if (!ins.bind_array(2, *rowids)) return ins.error("cannot index events by case");
-                if (!ins.run()) return ins.error("cannot index events by case");
-            }
-        } else {
-            Stmt& m = stmt("INSERT OR IGNORE INTO events_of_case(case_id, ev) SELECT case_id, rowid FROM events WHERE rowid > ?1"
-                           " ORDER BY case_id, rowid");
-            m.bind(1, tail_.upto);
-            if (!m.run()) return m.error("cannot index events by case");
+            find.reset();
+        }
+        std::vector<size_t> order(fresh.size());
+        for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+        std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return fresh[a].first < fresh[b].first; });
+        Stmt& add = stmt("INSERT INTO case_numbers(case_id) VALUES(?1)");
+        for (size_t i : order) {
+            add.bind_static(1, *fresh[i].second);
+            if (!add.run()) return add.error("cannot number a case");
+            tails.emplace_back(sqlite3_last_insert_rowid(db_), fresh_tails[i]);
+        }
+        std::sort(tails.begin(), tails.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+        // One statement per case, its events bound as an array (a statement per event cost more
+        // than the SQL it replaced). OR IGNORE: no statement journal (nothing to undo).
+        Stmt& ins = stmt("INSERT OR IGNORE INTO events_of_case(case_no, ev) SELECT ?1, value FROM carray(?2)");
+        for (auto& [no, rowids] : tails) {
+            std::sort(rowids->begin(), rowids->end());
+            ins.bind(1, no);
+            if (!ins.bind_array(2, *rowids)) return ins.error("cannot index events by case");
+            if (!ins.run()) return ins.error("cannot index events by case");
         }
         Stmt& mx = stmt("SELECT coalesce(max(rowid), 0) FROM events");
         const int64_t upto = mx.step() ? mx.i64(0) : -1;
@@ -780,7 +807,7 @@ Status Store::merge_case_tail() {
 Expected<std::vector<int64_t>> Store::case_rowids(const std::string& case_id) {
     if (Status st = load_case_tail(); !st) return st.error();
     std::vector<int64_t> out;
-    Stmt& s = stmt("SELECT ev FROM events_of_case WHERE case_id=?1");
+    Stmt& s = stmt("SELECT k.ev FROM case_numbers c CROSS JOIN events_of_case k ON k.case_no = c.n WHERE c.case_id=?1");
     s.bind(1, case_id);
     while (s.step()) out.push_back(s.i64(0));
     if (s.last_rc() != SQLITE_DONE) return s.error("cannot find the case's events");
@@ -793,7 +820,7 @@ Expected<std::vector<int64_t>> Store::case_rowids(const std::string& case_id) {
 Status Store::forget_case_event(const std::string& case_id, int64_t rowid) {
     if (Status st = load_case_tail(); !st) return st;
     if (rowid <= tail_.upto) {
-        Stmt& d = stmt("DELETE FROM events_of_case WHERE case_id=?1 AND ev=?2");
+        Stmt& d = stmt("DELETE FROM events_of_case WHERE case_no=(SELECT n FROM case_numbers WHERE case_id=?1) AND ev=?2");
         d.bind(1, case_id).bind(2, rowid);
         if (!d.run()) return d.error("cannot unindex event");
         return {};
@@ -1390,9 +1417,12 @@ Status Store::purge_case(const std::string& case_id, Tombstone t, std::vector<st
         const int rc = d.last_rc();
         d.reset();  // the statement must not outlive its view of the array
         if (rc != SQLITE_DONE) return d.error("cannot delete events");
-        Stmt& di = stmt("DELETE FROM events_of_case WHERE case_id=?1");
+        Stmt& di = stmt("DELETE FROM events_of_case WHERE case_no=(SELECT n FROM case_numbers WHERE case_id=?1)");
         di.bind(1, case_id);
         if (!di.run()) return di.error("cannot unindex events");
+        Stmt& dn = stmt("DELETE FROM case_numbers WHERE case_id=?1");
+        dn.bind(1, case_id);
+        if (!dn.run()) return dn.error("cannot unindex events");
         if (auto it = memo_.find(case_id); it != memo_.end()) {
             tail_.size -= it->second.tail.size();
             it->second.tail.clear();

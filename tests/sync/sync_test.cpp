@@ -345,7 +345,9 @@ TEST(SyncStore, CaseRowsOfASchema6StoreAreMigratedAndSwept) {
                           " search TEXT NOT NULL, json TEXT NOT NULL) WITHOUT ROWID;"
                           " INSERT INTO cases_v6 SELECT ") + kRowColumns + " FROM cases;"
                           " DROP TABLE cases; ALTER TABLE cases_v6 RENAME TO cases;"
-                          " CREATE INDEX cases_team ON cases(team, status); PRAGMA user_version=6; COMMIT;";
+                          " CREATE INDEX cases_team ON cases(team, status);"
+                          " DROP TABLE events_of_case; DROP TABLE case_numbers; CREATE INDEX events_by_case_id ON events(case_id);"
+                          " PRAGMA user_version=6; COMMIT;";
         ASSERT_TRUE(sql::exec(s.store->db(), sql.c_str()).ok());
     }
     ServerPeer s(clock, path);
@@ -903,7 +905,8 @@ TEST(SyncStore, EventsOfACaseAreFoundAcrossMergesPurgesDropsAndRestarts) {
                 ASSERT_EQ(got_ids, scan(*store, id)) << "case " << id;
             }
             sql::Stmt stray(store->db(), "SELECT count(*) FROM events_of_case k LEFT JOIN events e ON e.rowid = k.ev"
-                                         " WHERE e.rowid IS NULL OR e.case_id <> k.case_id");
+                                         " LEFT JOIN case_numbers c ON c.n = k.case_no"
+                                         " WHERE e.rowid IS NULL OR c.n IS NULL OR e.case_id <> c.case_id");
             ASSERT_TRUE(stray.step());
             ASSERT_EQ(stray.i64(0), 0);
             sql::Stmt merged(store->db(), "SELECT count(*) FROM events_of_case");
@@ -1200,4 +1203,80 @@ TEST(SyncStore, EventsOfAPurgedCaseAreRefusedByTheStore) {
     evs = server.case_events(kept);
     ASSERT_TRUE(evs.ok());
     EXPECT_EQ(evs->size(), 2u);
+}
+
+// Schema 9 keys events_of_case by case numbers given in order of each case's first merged event
+// (merges then write near the end of the index). A store written at schema 8, keyed by case id,
+// is renumbered when opened: every case's events are found as before, and merges go on.
+TEST(SyncStore, EventsOfCaseOfASchema8StoreAreRenumbered) {
+    std::string path = ::testing::TempDir() + "closeloop_schema8_test.db";
+    for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
+    FakeClock clock;
+    ClientPeer a(clock, "alice", "north");
+    std::vector<std::string> ids;
+    for (int i = 0; i < 8; ++i) {
+        ids.push_back(a.create_case(body_created("feedback", "Client " + std::to_string(i), "case " + std::to_string(i))));
+        clock.now += 1000;
+    }
+    for (int k = 0; k < 40; ++k) {
+        clock.now += 500;
+        ASSERT_TRUE(a.record(ids[(k * 5) % ids.size()], ev::kNoteAdded, R"({"text":"note )" + std::to_string(k) + R"("})").ok());
+    }
+    auto evs = a.store->pending_events();
+    ASSERT_TRUE(evs.ok());
+    StoreOptions o;
+    o.server = true;
+    o.case_index_tail = 5;  // a merge after almost every batch
+    auto event_ids = [](Store& st, const std::string& id) {
+        auto got = st.case_events(id);
+        EXPECT_TRUE(got.ok());
+        std::vector<std::string> out;
+        if (got.ok())
+            for (const auto& e : *got) out.push_back(e.id());
+        return out;
+    };
+    std::map<std::string, std::vector<std::string>> before;
+    {
+        auto opened = Store::open(path, o);
+        ASSERT_TRUE(opened.ok());
+        Store& st = **opened;
+        for (size_t i = 0; i < evs->size(); i += 7) {
+            std::vector<Event> batch(evs->begin() + i, evs->begin() + std::min(evs->size(), i + 7));
+            ASSERT_TRUE(st.apply_events(batch).ok());
+        }
+        for (const auto& id : ids) before[id] = event_ids(st, id);
+        // Back to the schema 8 shape.
+        ASSERT_TRUE(sql::exec(st.db(),
+                              "BEGIN; CREATE TABLE v8(case_id TEXT NOT NULL, ev INTEGER NOT NULL, PRIMARY KEY(case_id, ev)) WITHOUT ROWID;"
+                              " INSERT INTO v8 SELECT c.case_id, k.ev FROM events_of_case k JOIN case_numbers c ON c.n = k.case_no;"
+                              " DROP TABLE events_of_case; DROP TABLE case_numbers; ALTER TABLE v8 RENAME TO events_of_case;"
+                              " PRAGMA user_version=8; COMMIT;")
+                        .ok());
+        sql::Stmt n(st.db(), "SELECT count(*) FROM events_of_case");
+        ASSERT_TRUE(n.step());
+        EXPECT_GT(n.i64(0), 40) << "most events were merged before the downgrade";
+    }
+    auto opened = Store::open(path, o);
+    ASSERT_TRUE(opened.ok()) << opened.error().message;
+    Store& st = **opened;
+    for (const auto& id : ids) EXPECT_EQ(event_ids(st, id), before[id]) << "case " << id;
+    {
+        sql::Stmt q(st.db(), "SELECT case_id FROM case_numbers ORDER BY n");
+        std::vector<std::string> order;
+        while (q.step()) order.push_back(q.text(0));
+        EXPECT_EQ(order, ids) << "numbered in order of their first event";
+    }
+    // Merges go on from the renumbered index: a new case gets the next number.
+    clock.now += 1000;
+    const std::string late = a.create_case(body_created("feedback", "Client L", "after the upgrade"));
+    for (int k = 0; k < 6; ++k) ASSERT_TRUE(a.record(k % 2 ? late : ids[0], ev::kNoteAdded, R"({"text":"later"})").ok());
+    auto more = a.store->pending_events();
+    ASSERT_TRUE(more.ok());
+    ASSERT_TRUE(st.apply_events(*more).ok());
+    EXPECT_EQ(event_ids(st, late).size(), 4u);
+    EXPECT_EQ(event_ids(st, ids[0]).size(), before[ids[0]].size() + 3);
+    sql::Stmt last(st.db(), "SELECT case_id FROM case_numbers ORDER BY n DESC LIMIT 1");
+    ASSERT_TRUE(last.step());
+    EXPECT_EQ(last.text(0), late);
+    for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
 }
