@@ -756,32 +756,29 @@ Status Store::merge_case_tail() {
         // them in the index's order from there. Reading them back from the events table and
         // sorting them in SQL was most of a merge.
         std::vector<std::pair<int64_t, std::vector<int64_t>*>> tails;  // (case number, rowids)
-        std::vector<std::pair<int64_t, const std::string*>> fresh;     // (first rowid, case id)
-        std::vector<std::vector<int64_t>*> fresh_tails;
+        struct Unnumbered {
+            int64_t first;  // the case's first event here
+            const std::string* id;
+            std::vector<int64_t>* tail;
+        };
+        std::vector<Unnumbered> fresh;
         // Each case's number: the one it has, or the next one (new cases in order of their first
         // event here, so a case's number follows its first sight).
         Stmt& find = stmt("SELECT n FROM case_numbers WHERE case_id=?1");
         for (auto& [id, m] : memo_) {
             if (m.tail.empty()) continue;
             find.bind_static(1, id);
-            if (find.step()) {
-                tails.emplace_back(find.i64(0), &m.tail);
-            } else if (find.last_rc() != SQLITE_DONE) {
-                return find.error("cannot number a case");
-            } else {
-                fresh.emplace_back(*std::min_element(m.tail.begin(), m.tail.end()), &id);
-                fresh_tails.push_back(&m.tail);
-            }
+            if (find.step()) tails.emplace_back(find.i64(0), &m.tail);
+            else if (find.last_rc() != SQLITE_DONE) return find.error("cannot number a case");
+            else fresh.push_back({*std::min_element(m.tail.begin(), m.tail.end()), &id, &m.tail});
             find.reset();
         }
-        std::vector<size_t> order(fresh.size());
-        for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-        std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return fresh[a].first < fresh[b].first; });
+        std::sort(fresh.begin(), fresh.end(), [](const Unnumbered& a, const Unnumbered& b) { return a.first < b.first; });
         Stmt& add = stmt("INSERT INTO case_numbers(case_id) VALUES(?1)");
-        for (size_t i : order) {
-            add.bind_static(1, *fresh[i].second);
+        for (const Unnumbered& f : fresh) {
+            add.bind_static(1, *f.id);
             if (!add.run()) return add.error("cannot number a case");
-            tails.emplace_back(sqlite3_last_insert_rowid(db_), fresh_tails[i]);
+            tails.emplace_back(sqlite3_last_insert_rowid(db_), f.tail);
         }
         std::sort(tails.begin(), tails.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
         // One statement per case, its events bound as an array (a statement per event cost more

@@ -282,7 +282,7 @@ private:
     bool known_purged(const std::string& case_id);
     void note_facts(const Event& e);
 
-    // Events by case: events_of_case holds (case, event rowid) for every event up to rowid
+    // Events by case: events_of_case holds (case number, event rowid) for every event up to rowid
     // `upto`; the tail (newer events) is kept in memo_, by case, and merged in one sorted pass when it
     // reaches case_index_tail. An index updated per event took a random page write per event
     // (bench at 1M events: 2/3 of the insert time). Reloaded from the table after a rollback and
