@@ -1044,10 +1044,30 @@ Status Store::write_case_row(const CaseState& c, int64_t now) {
     SlaReport sla = evaluate_sla(c, policy_, calendar_, now);
     // A case the server has not numbered yet goes by its id (as CaseFolder::state() says).
     const std::string& reference = c.reference.empty() ? c.id : c.reference;
-    std::string search = reference + " " + c.id + " " + c.client.name + " " + c.client.contact + " " + c.title + " " +
-                         c.description + " " + c.assignee + " " + c.resolution;
-    for (const auto& n : c.notes) search += " " + n.text;
-    for (const auto& sv : c.surveys) search += " " + sv.comment + " " + sv.suggestion;
+    // The search text: the parts joined by spaces, in one buffer (a temporary string per part
+    // was a tenth of this function's own time), then lowered in place.
+    std::string search;
+    {
+        size_t size = 0;
+        auto parts = [&](auto&& each) {
+            for (const std::string* p : {&reference, &c.id, &c.client.name, &c.client.contact, &c.title, &c.description,
+                                         &c.assignee, &c.resolution})
+                each(*p);
+            for (const auto& n : c.notes) each(n.text);
+            for (const auto& sv : c.surveys) {
+                each(sv.comment);
+                each(sv.suggestion);
+            }
+        };
+        parts([&](const std::string& p) { size += p.size() + 1; });
+        search.reserve(size);
+        bool first = true;
+        parts([&](const std::string& p) {
+            if (!first) search += ' ';
+            first = false;
+            search += p;
+        });
+    }
     search = lower_ascii(std::move(search));
     auto text = [](const std::string& v) { RowValue r; r.is_text = true; r.text = v; return r; };
     auto num = [](int64_t v) { RowValue r; r.num = v; return r; };

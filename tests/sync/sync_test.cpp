@@ -78,13 +78,25 @@ TEST(SyncStore, QueryFiltersAndSearch) {
     ASSERT_TRUE(rows.ok());
     ASSERT_EQ(rows->size(), 1u);
     EXPECT_EQ(rows->at(0).client_name, "Client 7");
+    // The search text holds the case's texts apart: a term runs within one of them, or across
+    // the space between two, not across their joint.
+    const std::string noted = a.create_case(body_created("feedback", "Client N", "kettle"));
+    ASSERT_TRUE(a.record(noted, ev::kNoteAdded, R"({"text":"new tap"})").ok());
+    ASSERT_TRUE(a.record(noted, ev::kNoteAdded, R"({"text":"washer fitted"})").ok());
+    for (const auto& [term, hits] : std::vector<std::pair<const char*, size_t>>{{"tap washer", 1}, {"tapwasher", 0}}) {
+        q = CaseQuery{};
+        q.text = term;
+        rows = a.store->query_cases(q);
+        ASSERT_TRUE(rows.ok());
+        EXPECT_EQ(rows->size(), hits) << term;
+    }
     q = CaseQuery{};
     q.sort = "created";
     q.descending = true;
     q.limit = 5;
     rows = a.store->query_cases(q);
     ASSERT_EQ(rows->size(), 5u);
-    EXPECT_EQ(rows->at(0).client_name, "Client 29");
+    EXPECT_EQ(rows->at(0).client_name, "Client N");
     q.teams = {"south"};
     EXPECT_EQ(a.store->count_cases(q), 0);
 }
