@@ -113,7 +113,6 @@ void BM_StoreInsert(benchmark::State& st) {
 }
 BENCHMARK(BM_StoreInsert)->Arg(1000)->Unit(benchmark::kMillisecond)->Iterations(2);
 
-// Inbox query: open cases of one team, sorted by due time, first page of 50.
 // What a server does first with each push: parse the request body (1000 events, as devices
 // push) into events, checking every field.
 void BM_PushRequestParse(benchmark::State& st) {
@@ -132,6 +131,7 @@ void BM_PushRequestParse(benchmark::State& st) {
 }
 BENCHMARK(BM_PushRequestParse)->Unit(benchmark::kMicrosecond);
 
+// Inbox query: open cases of one team, sorted by due time, first page of 50.
 void BM_StoreInboxQuery(benchmark::State& st) {
     static std::unique_ptr<cl::Store> s;
     if (!s) {

@@ -33,7 +33,8 @@ public:
 
     Stmt& reset() { sqlite3_reset(st_); sqlite3_clear_bindings(st_); return *this; }
     Stmt& bind(int i, std::string_view s) { sqlite3_bind_text(st_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT); return *this; }
-    // Text that stays alive and unchanged until the statement is reset again: not copied.
+    // Not copied: the text must stay alive and unchanged while the statement runs with this
+    // binding (Store::stmt() clears the bindings before the statement's next use).
     Stmt& bind_static(int i, const std::string& s) { sqlite3_bind_text(st_, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC); return *this; }
     Stmt& bind(int i, const char* s) { return bind(i, std::string_view(s)); }
     Stmt& bind(int i, const std::string& s) { return bind(i, std::string_view(s)); }
