@@ -1018,7 +1018,35 @@ constexpr const char* kCaseRowColumns[] = {
     "description", "created_at", "updated_at", "closed_at", "next_due", "overdue_steps", "needs_escalation",
     "escalated", "legal_hold", "conflicts", "search", "retention_from"};
 constexpr int kCaseRowValues = sizeof(kCaseRowColumns) / sizeof(kCaseRowColumns[0]);
-constexpr int kSearchColumn = 19;
+constexpr int column_index(std::string_view name) {
+    for (int i = 0; i < kCaseRowValues; ++i)
+        if (name == kCaseRowColumns[i]) return i;
+    return -1;
+}
+constexpr int kSearchColumn = column_index("search");
+static_assert(kSearchColumn >= 0);
+
+// The statements write_case_row runs, built from kCaseRowColumns so they cannot drift from it.
+const std::string& case_row_insert_sql() {
+    static const std::string sql = [] {
+        std::string cols, params;
+        for (int i = 0; i < kCaseRowValues; ++i) {
+            cols += std::string(kCaseRowColumns[i]) + ", ";
+            params += "?" + std::to_string(i + 1) + ",";
+        }
+        return "INSERT INTO cases(" + cols + "id, json) VALUES(" + params + "?" + std::to_string(kCaseRowValues + 1) +
+               ",'') ON CONFLICT(id) DO NOTHING";
+    }();
+    return sql;
+}
+const std::string& case_row_select_sql() {
+    static const std::string sql = [] {
+        std::string cols;
+        for (int i = 0; i < kCaseRowValues; ++i) cols += std::string(kCaseRowColumns[i]) + ", ";
+        return "SELECT " + cols + "rowid FROM cases WHERE id=?1";
+    }();
+    return sql;
+}
 
 struct RowValue {
     bool is_text = false;
@@ -1079,11 +1107,7 @@ Status Store::write_case_row(const CaseState& c, int64_t now) {
         num(static_cast<int64_t>(c.conflicts.size())), text(search), num(closure_time(c))};
     {
         // A new case (the common case on a first write): one insert.
-        Stmt& ins = stmt(
-            "INSERT INTO cases(reference, kind, team, status, priority, category, assignee, client_name, title,"
-            " description, created_at, updated_at, closed_at, next_due, overdue_steps, needs_escalation, escalated, legal_hold,"
-            " conflicts, search, retention_from, id, json) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,'')"
-            " ON CONFLICT(id) DO NOTHING");
+        Stmt& ins = stmt(case_row_insert_sql().c_str());
         for (int i = 0; i < kCaseRowValues; ++i) bind_value(ins, i + 1, values[i]);
         ins.bind(kCaseRowValues + 1, c.id);
         if (!ins.run()) return ins.error("cannot store case " + c.id);
@@ -1095,10 +1119,7 @@ Status Store::write_case_row(const CaseState& c, int64_t now) {
     uint32_t changed = 0;
     int64_t rowid = 0;
     {
-        Stmt& cur = stmt(
-            "SELECT reference, kind, team, status, priority, category, assignee, client_name, title,"
-            " description, created_at, updated_at, closed_at, next_due, overdue_steps, needs_escalation, escalated, legal_hold,"
-            " conflicts, search, retention_from, rowid FROM cases WHERE id=?1");
+        Stmt& cur = stmt(case_row_select_sql().c_str());
         cur.bind(1, c.id);
         if (!cur.step()) {
             const bool failed = cur.last_rc() != SQLITE_DONE;
