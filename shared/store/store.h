@@ -56,7 +56,6 @@ struct ApplyResult {
     int duplicates = 0;
     struct Rejected { std::string id; Error error; };
     std::vector<Rejected> rejected;      // e.g. duplicate id with a different body
-    std::vector<std::string> cases;      // case ids whose state changed
     std::vector<std::pair<std::string, int64_t>> acks;  // event id -> seq for inserted and duplicate events (0 = none yet)
 };
 

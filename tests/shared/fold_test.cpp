@@ -98,6 +98,57 @@ TEST(JsonParser, GivesWhatParseGivesTextAfterText) {
     EXPECT_EQ(p.parse(R"({"x":[{"b":1,"c":2,"b":3}]})").error().code, "bad_json");
 }
 
+// Texts that are valid UTF-8 skip rapidjson's per-character encoding check (json.cpp's
+// valid_utf8 decides): both parsers must still accept and refuse exactly what rapidjson's
+// validating reader does, with the same error offsets, for every kind of broken sequence.
+TEST(JsonParser, EncodingChecksAgreeWithRapidjsonsValidatingReader) {
+    auto reference = [](const std::string& t) {
+        rapidjson::Document d;
+        d.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(t.data(), t.size());
+        return d.HasParseError() ? "error at " + std::to_string(d.GetErrorOffset()) : "ok " + json::to_string(d);
+    };
+    auto ours = [](const Expected<json::Document>& r) {
+        if (r) return "ok " + json::to_string(r->root());
+        const std::string& m = r.error().message;  // "malformed JSON at offset N: ..."
+        auto at = m.find("offset ");
+        return "error at " + (at == std::string::npos ? m : m.substr(at + 7, m.find(':', at) - at - 7));
+    };
+    std::vector<std::string> seqs = {
+        "a", "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "\xF4\x8F\xBF\xBF", "\xED\x9F\xBF", "\xEE\x80\x80",
+        "\x80", "\xBF", "\xC0\x80", "\xC1\xBF", "\xC2", "\xC2\x41", "\xE0\x80\x80", "\xE0\x9F\xBF", "\xE0\xA0",
+        "\xED\xA0\x80", "\xED\xBF\xBF", "\xF0\x80\x80\x80", "\xF0\x8F\xBF\xBF", "\xF4\x90\x80\x80", "\xF5\x80\x80\x80",
+        "\xF8\x88\x80\x80\x80", "\xFE", "\xFF", "\xE2\x82", "\xF0\x9F\x98", "\xE2\x28\xA1", "\xC3\xA9\xC3",
+    };
+    std::vector<std::string> texts;
+    for (const auto& q : seqs) {
+        texts.push_back("{\"text\":\"" + q + "\"}");
+        texts.push_back("{\"text\":\"12345678" + q + "abcdefgh\"}");  // after and before whole ASCII words
+        texts.push_back("{\"" + q + "\":1}");
+        texts.push_back("{\"t\":1}" + q);  // outside any string
+        texts.push_back("{\"text\":\"" + q);  // cut off
+    }
+    std::mt19937 rng(7);
+    for (int i = 0; i < 20000; ++i) {  // random bytes, biased to the lead and continuation ranges
+        std::string q;
+        for (int n = static_cast<int>(rng() % 12); n > 0; --n) {
+            const unsigned r = rng() % 4;
+            q.push_back(static_cast<char>(r == 0 ? rng() % 0x80 : r == 1 ? 0x80 + rng() % 0x40 : 0xC0 + rng() % 0x40));
+        }
+        texts.push_back("{\"text\":\"" + std::string(rng() % 10, 'x') + q + "\"}");
+    }
+    json::Parser p;
+    int refused = 0;
+    for (size_t i = 0; i < texts.size(); ++i) {
+        const std::string want = reference(texts[i]);
+        refused += want.rfind("error", 0) == 0;
+        ASSERT_EQ(ours(json::parse(texts[i])), want) << "text #" << i;
+        auto r = p.parse(texts[i]);
+        ASSERT_EQ(r ? "ok " + json::to_string(**r) : ours(Expected<json::Document>(r.error())), want) << "text #" << i;
+    }
+    EXPECT_GT(refused, 1000);  // the random texts hold both valid and broken sequences
+    EXPECT_LT(refused, static_cast<int>(texts.size()) - 1000);
+}
+
 TEST(JsonParser, RootStaysValidUntilTheNextParse) {
     json::Parser p;
     auto r = p.parse(R"({"name":"a string long enough not to be stored inline","n":7})");
