@@ -3,6 +3,7 @@
 // every accessor checks types, so hostile input yields an Error, never an assert or a crash.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,16 +19,18 @@ namespace cl::json {
 
 using Value = rapidjson::Value;
 
-// Owns a parsed document. Movable.
+// Owns a parsed document, and the copy of the text it was parsed from in place (its strings
+// point into that copy, which moves with it). Movable.
 class Document {
 public:
     Document() = default;
     Document(Document&&) = default;
     Document& operator=(Document&&) = default;
     const Value& root() const { return doc_; }
-    rapidjson::Document& raw() { return doc_; }
 
 private:
+    friend Expected<Document> parse(std::string_view text, size_t max_bytes);
+    std::unique_ptr<char[]> text_;
     rapidjson::Document doc_;
 };
 

@@ -149,6 +149,33 @@ TEST(JsonParser, EncodingChecksAgreeWithRapidjsonsValidatingReader) {
     EXPECT_LT(refused, static_cast<int>(texts.size()) - 1000);
 }
 
+// json::parse parses a copy of the text in place: the document's strings point into that copy,
+// which must travel with the document through moves and outlive the caller's text.
+TEST(JsonParser, DocumentsKeepTheirStringsThroughMoves) {
+    std::vector<json::Document> docs;
+    for (int i = 0; i < 200; ++i) {  // the vector reallocates: every document is moved several times
+        std::string text = "{\"name\":\"client number " + std::to_string(i) + " with a name longer than any inline string\","
+                           "\"esc\":\"tab\\there \\u00e9\",\"k\":[\"" + std::string(static_cast<size_t>(i), 'x') + "\"]}";
+        auto d = json::parse(text);
+        ASSERT_TRUE(d.ok()) << i;
+        text.assign(text.size(), '#');  // the caller's text is gone
+        docs.push_back(std::move(*d));
+    }
+    for (int i = 0; i < 200; ++i) {
+        std::string name, esc;
+        ASSERT_TRUE(json::get(docs[i].root(), "name", name));
+        EXPECT_EQ(name, "client number " + std::to_string(i) + " with a name longer than any inline string");
+        ASSERT_TRUE(json::get(docs[i].root(), "esc", esc));
+        EXPECT_EQ(esc, "tab\there \xC3\xA9");
+        EXPECT_EQ(docs[i].root()["k"][0].GetStringLength(), static_cast<rapidjson::SizeType>(i));
+    }
+    json::Document moved = std::move(docs[7]);
+    docs.clear();
+    std::string name;
+    ASSERT_TRUE(json::get(moved.root(), "name", name));
+    EXPECT_EQ(name, "client number 7 with a name longer than any inline string");
+}
+
 TEST(JsonParser, RootStaysValidUntilTheNextParse) {
     json::Parser p;
     auto r = p.parse(R"({"name":"a string long enough not to be stored inline","n":7})");
