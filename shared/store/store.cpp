@@ -15,6 +15,7 @@
 #include <unordered_set>
 
 #include "core/json.h"
+#include "core/text.h"
 #include "core/time.h"
 #include "store/sqlite_util.h"
 
@@ -177,14 +178,6 @@ const char* const kMigrations[] = {
     )sql",
 };
 constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
-
-std::string lower_ascii(std::string s) {
-    // ASCII only, as SQLite's lower() and instr() compare; inline, not std::tolower's call per
-    // character (3 % of a server's insert time went to lowering search texts).
-    for (char& ch : s)
-        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-    return s;
-}
 
 }  // namespace
 
