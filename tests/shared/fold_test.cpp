@@ -118,6 +118,7 @@ TEST(JsonParser, EncodingChecksAgreeWithRapidjsonsValidatingReader) {
         "\x80", "\xBF", "\xC0\x80", "\xC1\xBF", "\xC2", "\xC2\x41", "\xE0\x80\x80", "\xE0\x9F\xBF", "\xE0\xA0",
         "\xED\xA0\x80", "\xED\xBF\xBF", "\xF0\x80\x80\x80", "\xF0\x8F\xBF\xBF", "\xF4\x90\x80\x80", "\xF5\x80\x80\x80",
         "\xF8\x88\x80\x80\x80", "\xFE", "\xFF", "\xE2\x82", "\xF0\x9F\x98", "\xE2\x28\xA1", "\xC3\xA9\xC3",
+        "\xF0", "\xF4", "\xF1\x80", "\xE0", "\xED",  // a lead byte last: its continuation bytes are read past the end
     };
     std::vector<std::string> texts;
     for (const auto& q : seqs) {
