@@ -498,6 +498,14 @@ Expected<ApplyResult> Store::apply_events(const std::vector<Event>& events, cons
                                           Rows rows) {
     ApplyResult result;
     std::set<std::string> to_fold;
+    struct FoldLater {
+        const Event* event;
+        CaseMemo* memo;  // nodes of memo_ stay put, and an entry with a tail is not evicted
+        bool fresh;
+        std::optional<bool> only_event;
+    };
+    std::vector<FoldLater> fold_after;
+    fold_after.reserve(events.size());
     int64_t lowest_behind = 0;  // lowest seq of a pulled event whose row is written behind
     std::unordered_map<std::string, bool> purged;  // per batch: a batch holds ~10 events per case
     int64_t now = now_();
@@ -569,8 +577,18 @@ Expected<ApplyResult> Store::apply_events(const std::vector<Event>& events, cons
             }
             observe_clock(e.clock);
             note_facts(e);
-            fold_into_cache(e, memo, fresh);
+            // Folded after the batch's inserts (below): SQLite's code and the fold's then take
+            // turns in the instruction cache once per batch, not once per event (callgrind's
+            // cache model, 100k events: 57M -> 29M instruction-cache misses). Whether a case
+            // starts its fold depends on its events stored as of this insert: asked now.
+            std::optional<bool> only_event;
+            if ((e.type == ev::kCaseCreated || fresh) && !(memo && memo->fold)) {
+                auto rowids = case_rowids(e.case_id);
+                only_event = rowids && rowids->size() == 1;
+            }
+            fold_after.push_back(FoldLater{&e, memo, fresh, only_event});
         }
+        for (const FoldLater& f : fold_after) fold_into_cache(*f.event, f.memo, f.fresh, f.only_event);
         if (Status s = save_seq(); !s) return s;
         if (Status s = merge_case_tail(); !s) return s;
         if (opts_.server) {
@@ -944,7 +962,7 @@ void Store::forget_fold(const std::string& case_id) {
 
 // Keeps the cached fold of e's case current after e was inserted. memo: e's entry, or null (not
 // looked up yet); fresh: the entry was made for e (the case had no newer events in memory).
-void Store::fold_into_cache(const Event& e, CaseMemo* memo, bool fresh) {
+void Store::fold_into_cache(const Event& e, CaseMemo* memo, bool fresh, std::optional<bool> only_event) {
     if (!memo) {
         auto it = memo_.find(e.case_id);
         memo = it == memo_.end() ? nullptr : &it->second;
@@ -961,8 +979,11 @@ void Store::fold_into_cache(const Event& e, CaseMemo* memo, bool fresh) {
     // unless other events of the case are stored (the new event itself is the case's only one).
     // Other events are checked only when the case had no events in memory (one query each).
     if (e.type != ev::kCaseCreated && !fresh) return;
-    auto rowids = case_rowids(e.case_id);
-    if (!rowids || rowids->size() != 1) return;
+    if (!only_event) {
+        auto rowids = case_rowids(e.case_id);
+        only_event = rowids && rowids->size() == 1;
+    }
+    if (!*only_event) return;
     CaseFolder f;
     f.try_apply(e);
     cache_fold(e.case_id, std::move(f));

@@ -274,7 +274,8 @@ private:
     void cache_fold(const std::string& case_id, CaseFolder folder);
     void evict_folds();
     void drop_fold(std::unordered_map<std::string, CaseMemo>::iterator it);  // erases an emptied entry
-    void fold_into_cache(const Event& e, CaseMemo* memo, bool fresh);
+    // only_event: whether e was the case's only stored event when it was inserted (unknown: asked).
+    void fold_into_cache(const Event& e, CaseMemo* memo, bool fresh, std::optional<bool> only_event = std::nullopt);
     bool search_index_ = false;        // case_search + case_fts kept (client stores)
     // case_facts(): dropped whole on rollback and when it outgrows its bound.
     std::unordered_map<std::string, CaseFacts> facts_;
