@@ -176,6 +176,18 @@ const char* const kMigrations[] = {
     DROP TABLE events_of_case;
     ALTER TABLE events_of_case_v9 RENAME TO events_of_case;
     )sql",
+    // 10: the inbox's sorts by last update, reference and client break ties by id (query_cases),
+    // so their indexes end in id too. Without it SQLite sorted each run of equal keys after the
+    // walk, and for a page of one or two rows it chose to sort the whole table instead (100k
+    // cases: 40 ms instead of 0.1 ms).
+    R"sql(
+    DROP INDEX IF EXISTS cases_updated;
+    CREATE INDEX cases_updated ON cases(updated_at, id);
+    DROP INDEX IF EXISTS cases_reference;
+    CREATE INDEX cases_reference ON cases(reference, id);
+    DROP INDEX IF EXISTS cases_client;
+    CREATE INDEX cases_client ON cases(client_name, id);
+    )sql",
 };
 constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 
@@ -1319,8 +1331,13 @@ Expected<std::vector<CaseRow>> Store::query_cases(const CaseQuery& q) {
     else if (q.sort == "client") order = "client_name";
     else if (q.sort == "priority")
         order = "CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END";
-    else order = "CASE WHEN next_due = 0 THEN 1 ELSE 0 END, next_due";
+    else order = "CASE WHEN next_due = 0 THEN 1 ELSE 0 END";  // then next_due, below
     const char* dir = q.descending ? " DESC" : " ASC";
+    // Every term in the same direction, so that an index walk (forwards or backwards) gives the
+    // order: by due time descending is the exact reverse of ascending, cases without a due time
+    // first. (With only next_due reversed, no index had that order and SQLite sorted all open
+    // cases for every page.)
+    if (order.rfind("CASE WHEN next_due", 0) == 0) order += std::string(dir) + ", next_due";
     const int limit = std::clamp(q.limit, 0, 100000), offset = std::max(q.offset, 0);
     const std::string order_by = " ORDER BY " + order + dir + ", id" + dir;
     const std::string page = " LIMIT " + std::to_string(limit) + " OFFSET " + std::to_string(offset);
