@@ -108,23 +108,23 @@ Error parse_error(const D& d, size_t skipped = 0) {
 
 Error duplicate_key(const std::string& name) { return make_error("bad_json", "duplicate key '" + name + "' in JSON object"); }
 
-}  // namespace
-
-// rapidjson's UTF-8 memory stream first skips the bytes of a byte-order mark (EF, then BB, then
-// BF, each when present) and counts them in error offsets. Parsing a copy in place skips them the
-// same way: the same reader on the same characters (both stop at a NUL), minus copying every
-// string into the document (a third of a push request's parse time).
 // A text parsed in place ends in this many NULs, not one: rapidjson's validating reader takes all
 // the continuation bytes a lead byte announces before it judges them, so a text that ends in a
 // lead byte ("\xF0) is read up to three bytes past its end (found by fuzz_event under ASan).
 constexpr size_t kPadding = 4;
 
-static size_t byte_order_mark(std::string_view text) {
+// rapidjson's UTF-8 memory stream first skips the bytes of a byte-order mark (EF, then BB, then
+// BF, each when present) and counts them in error offsets. Parsing a copy in place skips them the
+// same way: the same reader on the same characters (both stop at a NUL), minus copying every
+// string into the document (a third of a push request's parse time).
+size_t byte_order_mark(std::string_view text) {
     size_t skip = 0;
     for (unsigned char bom : {0xEFu, 0xBBu, 0xBFu})
         if (skip < text.size() && static_cast<unsigned char>(text[skip]) == bom) ++skip;
     return skip;
 }
+
+}  // namespace
 
 Expected<Document> parse(std::string_view text, size_t max_bytes) {
     if (text.size() > max_bytes) return too_large(text, max_bytes);

@@ -1323,6 +1323,11 @@ TextFilter text_filter(bool indexed, const std::string& text) {
 
 Expected<std::vector<CaseRow>> Store::query_cases(const CaseQuery& q) {
     if (Status st = materialize(); !st) return st.error();
+    // Every term in the same direction, so that an index walk (forwards or backwards) gives the
+    // order: by due time descending is the exact reverse of ascending, cases without a due time
+    // first. (With only next_due reversed, no index had that order and SQLite sorted all open
+    // cases for every page.)
+    const char* dir = q.descending ? " DESC" : " ASC";
     std::string order;
     if (q.sort == "updated") order = "updated_at";
     else if (q.sort == "created") order = "created_at";
@@ -1331,13 +1336,7 @@ Expected<std::vector<CaseRow>> Store::query_cases(const CaseQuery& q) {
     else if (q.sort == "client") order = "client_name";
     else if (q.sort == "priority")
         order = "CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END";
-    else order = "CASE WHEN next_due = 0 THEN 1 ELSE 0 END";  // then next_due, below
-    const char* dir = q.descending ? " DESC" : " ASC";
-    // Every term in the same direction, so that an index walk (forwards or backwards) gives the
-    // order: by due time descending is the exact reverse of ascending, cases without a due time
-    // first. (With only next_due reversed, no index had that order and SQLite sorted all open
-    // cases for every page.)
-    if (order.rfind("CASE WHEN next_due", 0) == 0) order += std::string(dir) + ", next_due";
+    else order = std::string("CASE WHEN next_due = 0 THEN 1 ELSE 0 END") + dir + ", next_due";
     const int limit = std::clamp(q.limit, 0, 100000), offset = std::max(q.offset, 0);
     const std::string order_by = " ORDER BY " + order + dir + ", id" + dir;
     const std::string page = " LIMIT " + std::to_string(limit) + " OFFSET " + std::to_string(offset);
