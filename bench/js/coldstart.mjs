@@ -103,12 +103,24 @@ async function readMarks(page) {
     const res = performance.getEntriesByType('resource');
     const w = res.find((e) => e.name.endsWith('/closeloop.wasm')), j = res.find((e) => e.name.endsWith('/closeloop.js'));
     const nav = performance.getEntriesByType('navigation')[0];
-    return { first: window.closeloopFirstFrame, jsStart: j ? j.startTime : null, wasmEnd: w ? w.responseEnd : null, wasmTransfer: w ? w.transferSize : null,
+    const marks = {};
+    for (const m of performance.getEntriesByType('mark')) if (m.name.startsWith('closeloop:')) marks[m.name.slice(10)] = m.startTime;
+    return { first: window.closeloopFirstFrame, marks, jsStart: j ? j.startTime : null, wasmEnd: w ? w.responseEnd : null, wasmTransfer: w ? w.transferSize : null,
       wasmViaWorker: w ? w.workerStart > 0 : null, controlled: !!(nav && nav.workerStart > 0) };
   });
 }
 
 const cold = [], warm = [], wasmEnd = [], jsStart = [];
+// The client's start-up marks (pre.js, main.cpp), in the order they happen.
+const kMarks = [
+  ['wasm-ready', 'wasm compiled and instantiated (preRun)'],
+  ['idbfs-loaded', 'IndexedDB loaded into /data (IDBFS)'],
+  ['main', 'main() entered (IndexedDB and fonts in)'],
+  ['app-init', 'App::init done (SQLite store opened; before any WebGL call)'],
+  ['gl-imgui', 'window, WebGL2 context, Dear ImGui and fonts set up (waits for the GPU process)'],
+  ['frame1', 'first frame started'],
+];
+const coldMarks = Object.fromEntries(kMarks.map(([k]) => [k, []]));
 let server = null;
 try {
   server = await startServer();
@@ -126,6 +138,7 @@ try {
       const c = await readMarks(page);
       if (c.controlled) throw new Error('a "cold" page load was controlled by a service worker: the profile was not fresh');
       cold.push(c.first);
+      for (const [k] of kMarks) if (c.marks[k] != null) coldMarks[k].push(c.marks[k]);
       if (c.wasmEnd != null) wasmEnd.push(c.wasmEnd);
       if (c.jsStart != null) jsStart.push(c.jsStart);
       // warm: wait until the service worker (install: app shell cached) controls the page, then reload
@@ -153,6 +166,8 @@ if (cold.length) {
   fig('first frame, cold (new profile)', 'ms', cold, `navigation start -> first frame drawn; empty profile each run; ${env}`, { msWall: true });
   // where the cold start goes (resource timing): boot.js probes WebGL2 before it requests closeloop.js
   if (jsStart.length) fig('closeloop.js requested, cold', 'ms', jsStart, 'navigation start -> boot.js appends the loader script (after its WebGL2 probe); part of the cold start', { msWall: true });
+  for (const [k, what] of kMarks)
+    if (coldMarks[k].length) fig(`start-up mark, cold: ${k}`, 'ms', coldMarks[k], `navigation start -> ${what}; performance.mark in the client`, { msWall: true });
   if (wasmEnd.length) fig('closeloop.wasm received, cold', 'ms', wasmEnd, 'navigation start -> closeloop.wasm responseEnd; the rest up to the first frame is compile, IDBFS, app and GL start', { msWall: true });
 }
 if (warm.length) fig('first frame, warm (reload: service worker + cache)', 'ms', warm, `reload in the same profile; shell from the service worker cache; ${env}`, { msWall: true });

@@ -2,12 +2,14 @@
 // fonts, holding main() back (run dependencies) until both are ready. main() never blocks.
 Module['preRun'] = Module['preRun'] || [];
 Module['preRun'].push(function () {
+  performance.mark('closeloop:wasm-ready');  // compiled and instantiated (a start-up mark, see main.cpp)
   FS.mkdir('/data');
   FS.mount(IDBFS, {}, '/data');
   Module['persistLoadError'] = '';
   addRunDependency('closeloop-idbfs');
   FS.syncfs(true, function (err) {
     if (err) Module['persistLoadError'] = String(err && err.message || err);
+    performance.mark('closeloop:idbfs-loaded');
     removeRunDependency('closeloop-idbfs');
   });
   FS.mkdir('/fonts');
