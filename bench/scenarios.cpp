@@ -169,11 +169,49 @@ sqlite3* open_raw(const std::string& path) {
     return db;
 }
 
-void raw_insert(const std::string& path, const std::vector<cl::Event>& evs, size_t batch, bool closeloop_indexes = false) {
+// The case rows a Store wrote, read back for the third reference: the cases table's own
+// statements (table and indexes, from the Store's file) and every row's values.
+struct CaseRows {
+    std::vector<std::string> ddl;
+    std::string insert;
+    int columns = 0;
+    std::vector<std::vector<std::pair<bool, std::string>>> rows;  // (is text, value) per column
+};
+
+CaseRows read_case_rows(const std::string& store_path) {
+    CaseRows out;
+    sqlite3* db = open_raw(store_path);
+    {
+        cl::sql::Stmt ddl(db, "SELECT sql FROM sqlite_master WHERE tbl_name='cases' AND sql IS NOT NULL ORDER BY type DESC");
+        while (ddl.step()) out.ddl.push_back(ddl.text(0));  // "table" sorts after "index": DESC puts it first
+    }
+    cl::sql::Stmt rows(db, "SELECT * FROM cases");
+    out.columns = sqlite3_column_count(rows.get());
+    std::string params;
+    for (int i = 1; i <= out.columns; ++i) params += (i > 1 ? ",?" : "?") + std::to_string(i);
+    out.insert = "INSERT INTO cases VALUES(" + params + ")";
+    while (rows.step()) {
+        auto& r = out.rows.emplace_back();
+        for (int i = 0; i < out.columns; ++i) {
+            const bool is_text = sqlite3_column_type(rows.get(), i) == SQLITE_TEXT;
+            r.emplace_back(is_text, is_text ? rows.text(i) : std::to_string(rows.i64(i)));
+        }
+    }
+    sqlite3_close(db);
+    if (out.ddl.empty() || out.rows.empty()) die("no case rows in " + store_path);
+    return out;
+}
+
+// case_rows: also write these rows (with the cases table's schema and indexes) after the events,
+// in one transaction, as a server Store writes them behind the events at the end of this run.
+void raw_insert(const std::string& path, const std::vector<cl::Event>& evs, size_t batch, bool closeloop_indexes = false,
+                const CaseRows* case_rows = nullptr) {
     sqlite3* db = open_raw(path);
     cl::sql::exec(db, kServerPragmas);
     cl::sql::exec(db, kRawSchema);
     if (closeloop_indexes) cl::sql::exec(db, kRawEventIndexes);
+    if (case_rows)
+        for (const std::string& q : case_rows->ddl) cl::sql::exec(db, q.c_str());
     {
         cl::sql::Stmt ins(db, "INSERT INTO events(id, seq, device, counter, hlc, lc, case_id, team, author, type, v, body)"
                               " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
@@ -205,6 +243,20 @@ void raw_insert(const std::string& path, const std::vector<cl::Event>& evs, size
             }
             cl::sql::exec(db, "COMMIT");
         }
+    }
+    if (case_rows) {
+        cl::sql::Stmt ins(db, case_rows->insert);
+        cl::sql::exec(db, "BEGIN IMMEDIATE");
+        for (const auto& row : case_rows->rows) {
+            ins.reset();
+            for (int i = 0; i < case_rows->columns; ++i) {
+                const auto& [is_text, v] = row[static_cast<size_t>(i)];
+                if (is_text) ins.bind_static(i + 1, v);
+                else ins.bind(i + 1, static_cast<int64_t>(std::stoll(v)));
+            }
+            if (!ins.run()) die("raw case row insert failed");
+        }
+        cl::sql::exec(db, "COMMIT");
     }
     sqlite3_close(db);
 }
@@ -298,17 +350,21 @@ void scenario_merge(const Args& a, const Dataset& d) {
 void scenario_insert(const Args& a, const Dataset& d) {
     std::string p = a.work + "/insert.db";
     for (size_t batch : {size_t(1000)}) {
-        std::vector<Timing> cl_runs, raw_runs, raw_idx_runs;
+        std::vector<Timing> cl_runs, raw_runs, raw_idx_runs, raw_all_runs;
+        CaseRows case_rows;
         for (int r = 0; r < a.runs; ++r) {
             remove_db(p);
             {
                 auto s = open_store(p, true);
                 cl_runs.push_back(time_once([&] { insert_all(*s, d.events, batch); }));
             }
+            if (r == 0) case_rows = read_case_rows(p);
             remove_db(p);
             raw_runs.push_back(time_once([&] { raw_insert(p, d.events, batch); }));
             remove_db(p);
             raw_idx_runs.push_back(time_once([&] { raw_insert(p, d.events, batch, true); }));
+            remove_db(p);
+            raw_all_runs.push_back(time_once([&] { raw_insert(p, d.events, batch, true, &case_rows); }));
         }
         std::string note = "batches of " + std::to_string(batch) + ", a server store's pragmas (WAL, synchronous=FULL, 128 MiB cache, mmap)";
         figure("insert", "closeloop", "Store::apply_events + case rows", "events/s", cl_runs, d.events.size(), true,
@@ -317,6 +373,10 @@ void scenario_insert(const Args& a, const Dataset& d) {
                note + ", UNIQUE(id) only");
         figure("insert", "raw SQLite", "INSERT same rows, closeloop's event indexes", "events/s", raw_idx_runs, d.events.size(),
                true, note + ", UNIQUE(id) + by seq, pending, by case merged every " + std::to_string(kCaseIndexMerge) + " events (no case rows)");
+        figure("insert", "raw SQLite", "INSERT same rows, closeloop's event indexes + its case rows", "events/s", raw_all_runs,
+               d.events.size(), true,
+               note + ", as above, then the " + std::to_string(case_rows.rows.size()) +
+                   " case rows closeloop wrote (cases table's schema and indexes, values given) in one transaction");
     }
     remove_db(p);
 }
