@@ -130,6 +130,8 @@ Expected<Document> parse(std::string_view text, size_t max_bytes) {
     if (text.size() > max_bytes) return too_large(text, max_bytes);
     const size_t skip = byte_order_mark(text), n = text.size() - skip;
     Document d;
+    d.skip_ = skip;
+    d.size_ = n;
     d.text_.reset(new char[n + kPadding]);
     std::memcpy(d.text_.get(), text.data() + skip, n);
     std::memset(d.text_.get() + n, 0, kPadding);
@@ -219,6 +221,70 @@ std::string unknown_member(const Value& obj, const std::vector<std::string_view>
         if (!known) return name.empty() ? std::string("(empty name)") : std::string(name);
     }
     return {};
+}
+
+namespace {
+
+// The end (one past) of the object or array starting at s[i], when everything up to it is in the
+// form rapidjson's Writer gives it: no whitespace, strings without escapes (the Writer escapes
+// only quotes, backslashes and control characters, which a string needs escapes for anyway), and
+// numbers that are integers of at most 18 digits (int64, written back digit for digit; "-0",
+// fractions and exponents come back in another form). 0 otherwise. s is valid JSON.
+size_t canonical_end(std::string_view s, size_t i) {
+    int depth = 0;
+    while (i < s.size()) {
+        const char c = s[i];
+        if (c == '"') {
+            for (++i; i < s.size() && s[i] != '"'; ++i)
+                if (s[i] == '\\') return 0;
+            ++i;  // the closing quote
+            continue;
+        }
+        if (c == '{' || c == '[') {
+            ++depth;
+        } else if (c == '}' || c == ']') {
+            if (--depth == 0) return i + 1;
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            const size_t start = i;
+            if (c == '-') ++i;
+            const size_t digits = i;
+            while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+            if (i - digits > 18 || (c == '-' && i - digits == 1 && s[digits] == '0')) return 0;
+            if (i < s.size() && (s[i] == '.' || s[i] == 'e' || s[i] == 'E')) return 0;
+            if (i == start) return 0;
+            continue;
+        } else if (c != ',' && c != ':' && !(c >= 'a' && c <= 'z')) {  // letters: true, false, null
+            return 0;
+        }
+        ++i;
+    }
+    return 0;
+}
+
+}  // namespace
+
+std::string Document::member_text(const Value& object, const char* key, std::string_view source) const {
+    if (!object.IsObject()) return {};
+    auto it = object.FindMember(key);
+    if (it == object.MemberEnd()) return {};
+    const Value& value = it->value;
+    // In-place parsing left the name's characters where they stood in the text: its offset there
+    // is its offset in the copy. From the name, past its closing quote and the colon, to the value.
+    const char* name = it->name.GetString();
+    if ((value.IsObject() || value.IsArray()) && source.size() == skip_ + size_ && name > text_.get() &&
+        name < text_.get() + size_) {
+        std::string_view s = source.substr(skip_);
+        size_t i = static_cast<size_t>(name - text_.get());
+        if (s[i - 1] == '"') {
+            while (i < s.size() && s[i] != '"') i += s[i] == '\\' ? 2 : 1;
+            ++i;
+            while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r' || s[i] == ':')) ++i;
+            if (i < s.size() && (s[i] == '{' || s[i] == '[')) {
+                if (const size_t end = canonical_end(s, i)) return std::string(s.substr(i, end - i));
+            }
+        }
+    }
+    return to_string(value);
 }
 
 std::string to_string(const Value& v) {

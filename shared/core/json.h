@@ -27,10 +27,17 @@ public:
     Document(Document&&) = default;
     Document& operator=(Document&&) = default;
     const Value& root() const { return doc_; }
+    // The JSON text of object[key]'s value, exactly as to_string() writes it. `source` must be
+    // the text this document was parsed from: where the value stands there already in that form
+    // (no whitespace, no escapes, integers only: what closeloop's own writers send), it is
+    // copied from there; otherwise it is written from the value. Empty when there is no such
+    // member.
+    std::string member_text(const Value& object, const char* key, std::string_view source) const;
 
 private:
     friend Expected<Document> parse(std::string_view text, size_t max_bytes);
-    std::unique_ptr<char[]> text_;
+    std::unique_ptr<char[]> text_;  // the parsed copy of the text (its strings end in place)
+    size_t skip_ = 0, size_ = 0;    // a byte-order mark skipped; the text's size after it
     rapidjson::Document doc_;
 };
 

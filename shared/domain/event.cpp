@@ -52,7 +52,7 @@ std::string event_to_json(const Event& e) {
     return w.take();
 }
 
-Expected<Event> event_from_value(const json::Value& v) {
+Expected<Event> event_from_value(const json::Value& v, const json::Document* doc, std::string_view source) {
     if (!v.IsObject()) return make_error("bad_event", "an event must be a JSON object");
     static const std::vector<std::string_view> fields = {"id", "device", "counter", "hlc", "lc", "case", "team",
                                                          "author", "type", "v", "body"};
@@ -73,7 +73,7 @@ Expected<Event> event_from_value(const json::Value& v) {
     e.clock.logical = static_cast<uint32_t>(lc);
     const json::Value* body = json::member(v, "body");
     if (!body || !body->IsObject()) return make_error("bad_event", "event.body must be an object");
-    e.body = json::to_string(*body);
+    e.body = doc ? doc->member_text(v, "body", source) : json::to_string(*body);
     std::string id;
     if (json::get(v, "id", id) && id != e.id())
         return make_error("bad_event", "event.id '" + id + "' does not match device:counter '" + e.id() + "'");
@@ -83,7 +83,7 @@ Expected<Event> event_from_value(const json::Value& v) {
 Expected<Event> event_from_json(std::string_view text) {
     auto doc = json::parse(text);
     if (!doc) return doc.error();
-    return event_from_value(doc->root());
+    return event_from_value(doc->root(), &*doc, text);
 }
 
 // ---- validation -------------------------------------------------------------------------------

@@ -97,7 +97,10 @@ bool same_event(const Event& a, const Event& b);
 std::string event_to_json(const Event& e);
 void write_event(json::Writer& w, const Event& e);
 Expected<Event> event_from_json(std::string_view text);
-Expected<Event> event_from_value(const json::Value& v);
+// v: an event object. With the document v belongs to and the text it was parsed from, the body
+// is taken from that text when it is already in the form to_string() gives it (see
+// json::Document::member_text); without them it is written from the value. Same result.
+Expected<Event> event_from_value(const json::Value& v, const json::Document* doc = nullptr, std::string_view source = {});
 
 // Validates an event's envelope and body for its type. max_future_ms bounds clock skew
 // relative to now_ms (clocks far in the future are refused so they cannot win every LWW).

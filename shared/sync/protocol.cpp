@@ -36,7 +36,7 @@ Expected<ParsedPush> push_request_from_json(std::string_view text) {
     out.request.events.reserve(evs->Size());
     size_t index = 0;
     for (const auto& v : evs->GetArray()) {
-        auto e = event_from_value(v);
+        auto e = event_from_value(v, &*doc, text);
         if (e) {
             out.request.events.push_back(std::move(*e));
         } else {
@@ -119,7 +119,7 @@ Expected<PullResponse> pull_response_from_json(std::string_view text) {
         StoredEvent se;
         const json::Value* ev = json::member(x, "event");
         if (!json::get(x, "seq", se.seq) || !ev) return make_error("bad_response", "pulled event lacks seq/event");
-        auto e = event_from_value(*ev);
+        auto e = event_from_value(*ev, &*doc, text);
         if (!e) return e.error();
         se.event = std::move(*e);
         r.events.push_back(std::move(se));

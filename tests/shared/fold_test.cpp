@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 #include <random>
 
 #include "core/json.h"
@@ -175,6 +176,106 @@ TEST(JsonParser, DocumentsKeepTheirStringsThroughMoves) {
     std::string name;
     ASSERT_TRUE(json::get(moved.root(), "name", name));
     EXPECT_EQ(name, "client number 7 with a name longer than any inline string");
+}
+
+// Document::member_text takes a value's text from the parsed text when it is already what
+// to_string() writes, so events keep the same body text whatever way it is found.
+TEST(JsonParser, MemberTextIsWhatToStringWrites) {
+    const std::vector<std::string> bodies = {
+        R"({})", R"([])", R"({"a":1})", R"({"text":"plain words"})", R"({"n":-12,"b":true,"f":false,"z":null})",
+        R"({"deep":{"list":[1,[2,[3,{"x":"y"}]],{}],"e":[]}})", R"({"max":999999999999999999,"min":-999999999999999999})",
+        R"({"u":"caf\u00e9"})", "{\"raw\":\"caf\xC3\xA9 \xF0\x9F\x98\x80\"}", R"({"q":"a \"quote\""})",
+        R"({"s":"back\\slash"})", R"({"t":"tab\there"})", R"({"slash":"a\/b"})", R"({ "a" : 1 })", "{\"a\":\n1}",
+        R"({"f":1.5})", R"({"f":1.0})", R"({"e":1e3})", R"({"e":2E-2})", R"({"z":-0})", R"({"z":0,"m":-0.0})",
+        R"({"big":1234567890123456789})", R"({"big":18446744073709551615})", R"({"big":-9223372036854775808})",
+        R"({"k\u0065y":"escaped key"})", R"([1, 2])", R"({"list":[ ]})", R"({"a":"}{][,:"})",
+    };
+    // The body among other members: first, last, with spaces around it, under an escaped name,
+    // after a byte-order mark.
+    const std::vector<std::pair<std::string, std::string>> frames = {
+        {R"({"body":)", "}"}, {R"({"id":"d:1","body":)", R"(,"v":1})"}, {"{ \"type\" : \"x\" ,\n \"body\" :\t", " }"},
+        {R"({"bo\u0064y":)", "}"}, {"\xEF\xBB\xBF{\"body\":", "}"},
+    };
+    size_t checked = 0;
+    for (const auto& body : bodies)
+        for (const auto& [head, tail] : frames) {
+            const std::string text = head + body + tail;
+            auto doc = json::parse(text);
+            ASSERT_TRUE(doc.ok()) << text;
+            const json::Value* value = json::member(doc->root(), "body");
+            ASSERT_NE(value, nullptr) << text;
+            EXPECT_EQ(doc->member_text(doc->root(), "body", text), json::to_string(*value)) << text;
+            ++checked;
+        }
+    EXPECT_EQ(checked, bodies.size() * frames.size());
+
+    // Random bodies: nested objects and arrays, strings with and without escapes, integers and
+    // other numbers, with and without whitespace between tokens.
+    std::mt19937 rng(7);
+    auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+    std::function<std::string(int)> value = [&](int depth) -> std::string {
+        const int kind = depth > 3 ? pick(4) : pick(6);
+        const std::string ws = pick(4) == 0 ? " " : "";
+        switch (kind) {
+            case 0: {
+                static const char* words[] = {"a", "tap washer", "\\n", "\\\"", "x\\u0041y", "\xC3\xA9t\xC3\xA9", ""};
+                return "\"" + std::string(words[pick(7)]) + "\"";
+            }
+            case 1: {
+                static const char* nums[] = {"0", "7", "-3", "42", "123456789012345678", "1234567890123456789",
+                                             "-0", "2.5", "1e9", "-1.25E-3"};
+                return nums[pick(10)];
+            }
+            case 2: return pick(2) ? "true" : (pick(2) ? "false" : "null");
+            case 3: return "\"s" + std::to_string(pick(100)) + "\"";
+            case 4: {
+                std::string o = "{" + ws;
+                const int n = pick(4);
+                for (int i = 0; i < n; ++i)
+                    o += (i ? "," + ws : "") + "\"k" + std::to_string(i) + "\"" + ws + ":" + ws + value(depth + 1);
+                return o + ws + "}";
+            }
+            default: {
+                std::string a = "[" + ws;
+                const int n = pick(4);
+                for (int i = 0; i < n; ++i) a += (i ? "," + ws : "") + value(depth + 1);
+                return a + ws + "]";
+            }
+        }
+    };
+    for (int round = 0; round < 3000; ++round) {
+        std::string body = value(pick(2) ? 3 : 0);
+        if (body[0] != '{' && body[0] != '[') body = "{\"v\":" + body + "}";
+        const std::string text = R"({"id":"d:1","body":)" + body + R"(,"v":1})";
+        auto doc = json::parse(text);
+        ASSERT_TRUE(doc.ok()) << text;
+        EXPECT_EQ(doc->member_text(doc->root(), "body", text), json::to_string(*json::member(doc->root(), "body"))) << text;
+    }
+
+    // The text is taken from `source` only where it is already in that form: a source that
+    // differs from what was parsed shows which way each value went.
+    auto from_source = [](const std::string& parsed, const std::string& other) {
+        auto doc = json::parse(parsed);
+        EXPECT_TRUE(doc.ok());
+        return doc.ok() ? doc->member_text(doc->root(), "body", other) : std::string();
+    };
+    EXPECT_EQ(from_source(R"({"body":{"a":1,"t":"x"}})", R"({"body":{"a":2,"t":"y"}})"), R"({"a":2,"t":"y"})");
+    EXPECT_EQ(from_source(R"({"bo\u0064y":[1,2]})", R"({"bo\u0064y":[3,4]})"), "[3,4]");
+    EXPECT_EQ(from_source(R"({"body":{"a":1, "t":"x"}})", R"({"body":{"a":2, "t":"y"}})"), R"({"a":1,"t":"x"})");
+    EXPECT_EQ(from_source(R"({"body":{"t":"\u0078"}})", R"({"body":{"t":"\u0079"}})"), R"({"t":"x"})");
+    EXPECT_EQ(from_source(R"({"body":{"f":1.5}})", R"({"body":{"f":2.5}})"), R"({"f":1.5})");
+    EXPECT_EQ(from_source(R"({"body":{"a":1}})", R"({"body":{"a":2},"x":1})"), R"({"a":1})");  // not the parsed text
+    {  // a name with an escaped quote in it
+        auto quoted = json::parse(R"({"a\"b":{"x":1}})");
+        ASSERT_TRUE(quoted.ok());
+        EXPECT_EQ(quoted->member_text(quoted->root(), "a\"b", R"({"a\"b":{"x":2}})"), R"({"x":2})");
+    }
+    // Not an object or array, or no such member.
+    const std::string text = R"({"body":"text","n":5})";
+    auto doc = json::parse(text);
+    ASSERT_TRUE(doc.ok());
+    EXPECT_EQ(doc->member_text(doc->root(), "body", text), R"("text")");
+    EXPECT_EQ(doc->member_text(doc->root(), "missing", text), "");
 }
 
 TEST(JsonParser, RootStaysValidUntilTheNextParse) {
