@@ -289,7 +289,7 @@ Status validate_body(const Event& e, const json::Value& b) {
 
 }  // namespace
 
-Status validate_event(const Event& e, int64_t now_ms, int64_t max_future_ms) {
+Status validate_envelope(const Event& e, int64_t now_ms, int64_t max_future_ms) {
     if (e.schema != kEventSchemaVersion)
         return make_error("unknown_version", "event schema version " + std::to_string(e.schema) + " is not supported (expected " +
                                                  std::to_string(kEventSchemaVersion) + ")");
@@ -304,11 +304,20 @@ Status validate_event(const Event& e, int64_t now_ms, int64_t max_future_ms) {
         return make_error("clock_skew", "event clock is more than " + std::to_string(max_future_ms / 3600000) +
                                             " h ahead of the receiver's clock");
     if (e.body.size() > 64 * 1024) return make_error("too_large", "event body exceeds 64 KiB");
+    return {};
+}
+
+Status validate_body_value(const Event& e, const json::Value& body) {
+    if (!body.IsObject()) return make_error("bad_body", "event body must be an object");
+    return validate_body(e, body);
+}
+
+Status validate_event(const Event& e, int64_t now_ms, int64_t max_future_ms) {
+    CL_TRY(validate_envelope(e, now_ms, max_future_ms));
     static thread_local json::Parser parser;  // same checks as json::parse, buffers reused from event to event
     auto root = parser.parse(e.body);
     if (!root) return root.error();
-    if (!(*root)->IsObject()) return make_error("bad_body", "event body must be an object");
-    return validate_body(e, **root);
+    return validate_body_value(e, **root);
 }
 
 }  // namespace cl

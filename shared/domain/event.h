@@ -105,5 +105,11 @@ Expected<Event> event_from_value(const json::Value& v, const json::Document* doc
 // Validates an event's envelope and body for its type. max_future_ms bounds clock skew
 // relative to now_ms (clocks far in the future are refused so they cannot win every LWW).
 Status validate_event(const Event& e, int64_t now_ms, int64_t max_future_ms = 24LL * 3600 * 1000);
+// validate_event() in its two steps, for a caller that has the body parsed already (a push
+// request is parsed whole, bodies included): everything but the body, then the body given as
+// the value e.body was written from. validate_event() is the first, then the second on e.body
+// parsed.
+Status validate_envelope(const Event& e, int64_t now_ms, int64_t max_future_ms = 24LL * 3600 * 1000);
+Status validate_body_value(const Event& e, const json::Value& body);
 
 }  // namespace cl

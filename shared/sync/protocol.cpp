@@ -34,10 +34,12 @@ Expected<ParsedPush> push_request_from_json(std::string_view text) {
         return make_error("too_many_events", "a push may carry at most " + std::to_string(kMaxEventsPerPush) +
                                                  " events (got " + std::to_string(evs->Size()) + ")");
     out.request.events.reserve(evs->Size());
+    out.request.body_checks.reserve(evs->Size());
     size_t index = 0;
     for (const auto& v : evs->GetArray()) {
         auto e = event_from_value(v, &*doc, text);
         if (e) {
+            out.request.body_checks.push_back(validate_body_value(*e, *json::member(v, "body")));
             out.request.events.push_back(std::move(*e));
         } else {
             std::string id;

@@ -53,12 +53,17 @@ PushResponse SyncServer::push(const Caller& caller, const PushRequest& request) 
         std::unordered_set<std::string> seen_ids;
         // Per case, once per batch (a batch holds many events of the same cases).
         std::unordered_map<std::string, std::pair<bool, std::string>> known;  // case -> (purged, stored team)
-        for (const Event& e : request.events) {
+        // The bodies' checks come with a parsed request (PushRequest::body_checks).
+        const bool bodies_checked = request.body_checks.size() == request.events.size();
+        for (size_t i = 0; i < request.events.size(); ++i) {
+            const Event& e = request.events[i];
             std::string id = e.id();
             auto refuse = [&](const std::string& code, const std::string& reason) {
                 resp.rejected.push_back(Rejection{id, code, reason});
             };
-            if (Status v = validate_event(e, now); !v) { refuse(v.error().code, v.error().message); continue; }
+            Status v = bodies_checked ? validate_envelope(e, now) : validate_event(e, now);
+            if (v && bodies_checked) v = request.body_checks[i];
+            if (!v) { refuse(v.error().code, v.error().message); continue; }
             if (e.author != caller.user_id) { refuse("forbidden", "event author '" + e.author + "' is not the signed-in user"); continue; }
             if (e.device == kServerDevice) { refuse("forbidden", "device id 'server' is reserved"); continue; }
             if (e.case_id.rfind("FF-", 0) == 0) { refuse("bad_event", "case ids starting with 'FF-' are reserved for references"); continue; }

@@ -570,6 +570,96 @@ TEST(SyncProtocol, RejectsBadPushEnvelopes) {
     EXPECT_TRUE(p->request.events.empty());
 }
 
+// A parsed push carries its bodies' checks (PushRequest::body_checks), so the server does not
+// parse each body again: its answer must be exactly the one for the same push built in code,
+// where the server checks every body itself (validate_event).
+TEST(SyncProtocol, ParsedPushChecksBodiesAsValidateEventDoes) {
+    const std::vector<std::pair<std::string, std::string>> typed_bodies = {
+        {ev::kCaseCreated, body_created("feedback", "Client A", "first")},
+        {ev::kNoteAdded, R"({"text":"fine"})"},
+        {ev::kNoteAdded, R"({"text":"x","extra":1})"},         // unknown field
+        {ev::kNoteAdded, R"({})"},                             // required field missing
+        {ev::kNoteAdded, R"({"text":""})"},                    // empty required text
+        {ev::kNoteAdded, R"({"text":7})"},                     // wrong type
+        {ev::kNoteAdded, "{\"text\":\"" + std::string(20001, 'x') + "\"}"},  // too long
+        {ev::kSurveyRecorded, R"({"csat":6})"},                 // out of range
+        {ev::kSurveyRecorded, R"({"csat":5,"nps":10,"comment":"great"})"},
+        {ev::kSurveyRecorded, R"({"csat":4.5})"},               // not an integer
+        {ev::kSurveyRecorded, R"({})"},                         // none of its fields
+        {ev::kFieldSet, body_field("priority", "urgent", "")},
+        {ev::kFieldSet, body_field("priority", "whenever", "")},  // not a priority
+        {ev::kFieldSet, R"({"field":"urgent","value":"yes"})"},    // not a bool
+        {ev::kStatusChanged, R"({"to":"in_progress","from":"new"})"},
+        {ev::kStatusChanged, R"({"to":"sideways"})"},
+        {ev::kEscalated, R"({"reason":"late","to":"manager"})"},
+        {ev::kEscalated, R"({"to":"manager"})"},
+        {ev::kResolved, R"({"resolution":"fixed \u00e9 \"quoted\""})"},
+        {ev::kFollowUpDone, R"({"satisfied":"yes"})"},
+        {ev::kAttachmentAdded, R"({"name":"a.pdf","size":10,"sha256":"xyz"})"},
+        {"case.exploded", R"({"text":"x"})"},                   // unknown type: refused before its body
+        {ev::kLegalHold, R"({"hold":true})"},                   // server-only type
+        {ev::kNoteAdded, R"({"text":  "spaced" , "x":[1, 2.50]})"},  // not in canonical form, and bad
+    };
+    PushRequest request;
+    request.device = "dev-1";
+    uint64_t counter = 0;
+    for (const auto& [type, body] : typed_bodies) {
+        Event e;
+        e.device = "dev-1";
+        e.counter = ++counter;
+        e.clock.wall_ms = kT0 + static_cast<int64_t>(counter);
+        e.case_id = "c-dev-1-1";
+        e.team = "north";
+        e.author = "alice";
+        e.type = type;
+        e.body = body;
+        request.events.push_back(e);
+    }
+    // Envelope problems ahead of a bad body: the envelope's refusal is the one reported.
+    Event skewed = request.events[2];
+    skewed.counter = ++counter;
+    skewed.clock.wall_ms = kT0 + 10LL * 24 * 3600 * 1000;
+    request.events.push_back(skewed);
+    Event old_schema = request.events[3];
+    old_schema.counter = ++counter;
+    old_schema.schema = 99;
+    request.events.push_back(old_schema);
+    request.events.push_back(request.events[1]);  // repeated inside the batch
+
+    FakeClock clock;
+    ServerPeer in_code(clock), parsed_peer(clock);
+    Caller alice{"alice", "agent", {"north"}};
+    auto parsed = push_request_from_json(push_request_to_json(request));
+    ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+    ASSERT_TRUE(parsed->malformed.empty());
+    ASSERT_EQ(parsed->request.body_checks.size(), request.events.size());  // the checks came with it
+    ASSERT_TRUE(request.body_checks.empty());
+    const PushResponse expected = in_code.server->push(alice, request);
+    const PushResponse got = parsed_peer.server->push(alice, parsed->request);
+
+    EXPECT_EQ(got.accepted, expected.accepted);
+    EXPECT_EQ(got.duplicates, expected.duplicates);
+    EXPECT_EQ(got.acks, expected.acks);
+    ASSERT_EQ(got.rejected.size(), expected.rejected.size());
+    for (size_t i = 0; i < got.rejected.size(); ++i) {
+        EXPECT_EQ(got.rejected[i].id, expected.rejected[i].id);
+        EXPECT_EQ(got.rejected[i].code, expected.rejected[i].code) << expected.rejected[i].id;
+        EXPECT_EQ(got.rejected[i].reason, expected.rejected[i].reason) << expected.rejected[i].id;
+    }
+    // The push exercised every path: accepted events, refused bodies, refused envelopes.
+    auto count = [&](const std::string& code) {
+        return std::count_if(expected.rejected.begin(), expected.rejected.end(), [&](const Rejection& r) { return r.code == code; });
+    };
+    EXPECT_EQ(expected.accepted, 7);
+    EXPECT_EQ(count("bad_body"), 15);
+    EXPECT_EQ(count("unknown_type"), 1);
+    EXPECT_EQ(count("clock_skew"), 1);
+    EXPECT_EQ(count("unknown_version"), 1);
+    EXPECT_EQ(count("forbidden"), 1);
+    EXPECT_EQ(expected.duplicates, 1);
+    EXPECT_EQ(in_code.store->event_count(), parsed_peer.store->event_count());
+}
+
 TEST(SyncStore, LocalClockMovesPastPulledEventsAfterRestart) {
     std::string path = ::testing::TempDir() + "closeloop_hlc_test.db";
     std::remove(path.c_str());
