@@ -267,10 +267,14 @@ std::string Document::member_text(const Value& object, const char* key, std::str
     if (!object.IsObject()) return {};
     auto it = object.FindMember(key);
     if (it == object.MemberEnd()) return {};
-    const Value& value = it->value;
+    return member_text(*it, source);
+}
+
+std::string Document::member_text(const Value::Member& member, std::string_view source) const {
+    const Value& value = member.value;
     // In-place parsing left the name's characters where they stood in the text: its offset there
     // is its offset in the copy. From the name, past its closing quote and the colon, to the value.
-    const char* name = it->name.GetString();
+    const char* name = member.name.GetString();
     if ((value.IsObject() || value.IsArray()) && source.size() == skip_ + size_ && name > text_.get() &&
         name < text_.get() + size_) {
         std::string_view s = source.substr(skip_);

@@ -33,6 +33,7 @@ public:
     // copied from there; otherwise it is written from the value. Empty when there is no such
     // member.
     std::string member_text(const Value& object, const char* key, std::string_view source) const;
+    std::string member_text(const Value::Member& member, std::string_view source) const;  // a member found already
 
 private:
     friend Expected<Document> parse(std::string_view text, size_t max_bytes);

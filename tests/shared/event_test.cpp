@@ -48,6 +48,100 @@ TEST(Event, RejectsMalformedAndUnknown) {
     EXPECT_TRUE(validate_event(e, 2000).ok());
 }
 
+// An event's envelope is read in one pass over its members; what it accepts and the first error
+// it reports (in the order device, counter, hlc, lc, case, team, author, type, v, body, id) are
+// fixed by this table.
+TEST(Event, EnvelopeErrorsNameTheFirstBadFieldInAFixedOrder) {
+    const std::string ok = R"("device":"d1","counter":3,"hlc":1000,"lc":0,"case":"c-1","team":"north","author":"alice","type":"note.added","v":1,"body":{"text":"x"})";
+    std::vector<std::string> texts = {
+            "{" + ok + "}",
+            "{\"id\":\"d1:3\"," + ok + "}",
+            "{\"id\":\"d1:4\"," + ok + "}",
+            "{\"id\":7," + ok + "}",
+            "{" + ok + ",\"extra\":1}",
+            "{\"\":1," + ok + "}",
+            "{\"zzz\":1,\"device\":5}",
+            "[]", "5", "{}",
+            R"({"device":5})",
+            R"({"device":"d1"})",
+            R"({"device":"d1","counter":0})",
+            R"({"device":"d1","counter":-2})",
+            R"({"device":"d1","counter":"3"})",
+            R"({"device":"d1","counter":1.5})",
+            R"({"device":"d1","counter":3})",
+            R"({"device":"d1","counter":3,"hlc":-1})",
+            R"({"device":"d1","counter":3,"hlc":1.0})",
+            R"({"device":"d1","counter":3,"hlc":10})",
+            R"({"device":"d1","counter":3,"hlc":10,"lc":-1})",
+            R"({"device":"d1","counter":3,"hlc":10,"lc":4294967296})",
+            R"({"device":"d1","counter":3,"hlc":10,"lc":4294967295})",
+            R"({"device":"d1","counter":3,"hlc":10,"lc":0,"case":1})",
+            R"({"device":"d1","counter":3,"hlc":10,"lc":0,"case":"c"})",
+            R"({"device":"d1","counter":3,"hlc":10,"lc":0,"case":"c","team":"t"})",
+            R"({"device":"d1","counter":3,"hlc":10,"lc":0,"case":"c","team":"t","author":"a"})",
+            R"({"device":"d1","counter":3,"hlc":10,"lc":0,"case":"c","team":"t","author":"a","type":"x"})",
+            R"({"device":"d1","counter":3,"hlc":10,"lc":0,"case":"c","team":"t","author":"a","type":"x","v":"1"})",
+            R"({"device":"d1","counter":3,"hlc":10,"lc":0,"case":"c","team":"t","author":"a","type":"x","v":3000000000})",
+            R"({"device":"d1","counter":3,"hlc":10,"lc":0,"case":"c","team":"t","author":"a","type":"x","v":1})",
+            R"({"device":"d1","counter":3,"hlc":10,"lc":0,"case":"c","team":"t","author":"a","type":"x","v":1,"body":[]})",
+            R"({"device":"d1","counter":3,"hlc":10,"lc":0,"case":"c","team":"t","author":"a","type":"x","v":1,"body":null})",
+            R"({"body":{},"v":1,"type":"x","author":"a","team":"t","case":"c","lc":0,"hlc":10,"counter":3,"device":"d1"})",
+            R"({"body":{},"v":1,"type":"x","author":"a","team":"t","case":"c","lc":0,"hlc":10,"counter":3,"device":"d1","id":"d1:3"})",
+            R"({"d\u0065vice":"d1","counter":3,"hlc":10,"lc":0,"case":"c","team":"t","author":"a","type":"x","v":1,"body":{}})",
+            R"({"device":"d1","counter":9223372036854775807,"hlc":10,"lc":0,"case":"c","team":"t","author":"a","type":"x","v":1,"body":{}})",
+            R"({"device":"d1","counter":18446744073709551615,"hlc":10,"lc":0,"case":"c","team":"t","author":"a","type":"x","v":1,"body":{}})",
+        };
+    const std::vector<std::string> expected = {
+        "ok d1:3 d1 1000 0 c-1 north alice note.added 1 {\"text\":\"x\"}",
+        "ok d1:3 d1 1000 0 c-1 north alice note.added 1 {\"text\":\"x\"}",
+        "bad_event: event.id 'd1:4' does not match device:counter 'd1:3'",
+        "ok d1:3 d1 1000 0 c-1 north alice note.added 1 {\"text\":\"x\"}",
+        "bad_event: unknown event field 'extra'",
+        "bad_event: unknown event field '(empty name)'",
+        "bad_event: unknown event field 'zzz'",
+        "bad_event: an event must be a JSON object",
+        "bad_event: an event must be a JSON object",
+        "bad_event: event.device must be a string",
+        "bad_event: event.device must be a string",
+        "bad_event: event.counter must be a positive integer",
+        "bad_event: event.counter must be a positive integer",
+        "bad_event: event.counter must be a positive integer",
+        "bad_event: event.counter must be a positive integer",
+        "bad_event: event.counter must be a positive integer",
+        "bad_event: event.hlc must be a non-negative integer",
+        "bad_event: event.hlc must be a non-negative integer",
+        "bad_event: event.hlc must be a non-negative integer",
+        "bad_event: event.lc must be a 32-bit non-negative integer",
+        "bad_event: event.lc must be a 32-bit non-negative integer",
+        "bad_event: event.lc must be a 32-bit non-negative integer",
+        "bad_event: event.case must be a string",
+        "bad_event: event.case must be a string",
+        "bad_event: event.team must be a string",
+        "bad_event: event.author must be a string",
+        "bad_event: event.type must be a string",
+        "bad_event: event.v (schema version) must be an integer",
+        "bad_event: event.v (schema version) must be an integer",
+        "bad_event: event.v (schema version) must be an integer",
+        "bad_event: event.body must be an object",
+        "bad_event: event.body must be an object",
+        "bad_event: event.body must be an object",
+        "ok d1:3 d1 10 0 c t a x 1 {}",
+        "ok d1:3 d1 10 0 c t a x 1 {}",
+        "ok d1:3 d1 10 0 c t a x 1 {}",
+        "ok d1:9223372036854775807 d1 10 0 c t a x 1 {}",
+        "bad_event: event.counter must be a positive integer",
+    };
+    ASSERT_EQ(texts.size(), expected.size());
+    for (size_t i = 0; i < texts.size(); ++i) {
+        auto e = event_from_json(texts[i]);
+        const std::string got = e ? "ok " + e->id() + " " + e->device + " " + std::to_string(e->clock.wall_ms) + " " +
+                                        std::to_string(e->clock.logical) + " " + e->case_id + " " + e->team + " " + e->author +
+                                        " " + e->type + " " + std::to_string(e->schema) + " " + e->body
+                                  : e.error().code + ": " + e.error().message;
+        EXPECT_EQ(got, expected[i]) << texts[i];
+    }
+}
+
 TEST(Hlc, IsMonotonicWhenWallClockStepsBack) {
     HlcClock c;
     Hlc a = c.now(1000);
