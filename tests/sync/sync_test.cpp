@@ -660,6 +660,32 @@ TEST(SyncProtocol, ParsedPushChecksBodiesAsValidateEventDoes) {
     EXPECT_EQ(in_code.store->event_count(), parsed_peer.store->event_count());
 }
 
+// A body is kept in its canonical form, however the request spelt it: the same event sent again
+// with spaces and escapes in its body is a duplicate, not a conflicting event.
+TEST(SyncProtocol, AnEventSentAgainWithItsBodySpeltDifferentlyIsADuplicate) {
+    FakeClock clock;
+    ServerPeer s(clock);
+    Caller alice{"alice", "agent", {"north"}};
+    auto push = [&](const std::string& body) {
+        const std::string text = R"({"protocol":1,"device":"dev-1","events":[{"id":"dev-1:1","device":"dev-1","counter":1,"hlc":)" +
+                                 std::to_string(kT0) + R"(,"lc":0,"case":"c-dev-1-1","team":"north","author":"alice","type":"note.added","v":1,"body":)" +
+                                 body + "}]}";
+        auto parsed = push_request_from_json(text);
+        EXPECT_TRUE(parsed.ok());
+        return s.server->push(alice, parsed->request);
+    };
+    PushResponse first = push(R"({"text":"A b"})");
+    EXPECT_EQ(first.accepted, 1);
+    PushResponse again = push("{ \"text\" :\n \"\\u0041 b\" }");
+    EXPECT_EQ(again.accepted, 0);
+    EXPECT_EQ(again.duplicates, 1);
+    EXPECT_TRUE(again.rejected.empty());
+    PushResponse changed = push(R"({"text":"A c"})");  // the same id with another body is refused
+    ASSERT_EQ(changed.rejected.size(), 1u);
+    EXPECT_EQ(changed.rejected[0].code, "conflict");
+    EXPECT_EQ(s.store->case_events("c-dev-1-1")->at(0).body, R"({"text":"A b"})");
+}
+
 TEST(SyncStore, LocalClockMovesPastPulledEventsAfterRestart) {
     std::string path = ::testing::TempDir() + "closeloop_hlc_test.db";
     std::remove(path.c_str());
