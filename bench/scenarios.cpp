@@ -65,9 +65,7 @@ struct Args {
     bool want(const std::string& s) const { return only.empty() || only.count(s); }
 };
 
-
 cl::json::Writer g_out;
-bool g_first = true;
 
 // Records a figure. kind "rate": value = n / seconds (per second); kind "time": value = seconds*scale.
 void figure(const std::string& scenario, const std::string& system, const std::string& metric, const std::string& unit,
