@@ -130,8 +130,7 @@ void inbox_view(App& app, UiState& ui) {
         s.query_key = key;
         s.version = app.data_version();
         s.total = app.store()->count_cases(q);
-        s.window.clear();
-        s.window_offset = 0;
+        s.window_valid = false;  // refetched below, into the same rows (their strings are reused)
     }
 
     ImGuiTableFlags flags = ImGuiTableFlags_Sortable | ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerH |
@@ -163,19 +162,18 @@ void inbox_view(App& app, UiState& ui) {
         while (clipper.Step()) {
             // Fetch the window of rows the clipper shows (one query per scroll step, not per frame).
             int need_lo = clipper.DisplayStart, need_hi = clipper.DisplayEnd;
-            if (need_hi > need_lo &&
-                (need_lo < s.window_offset || need_hi > s.window_offset + static_cast<int>(s.window.size()))) {
+            if (need_hi > need_lo && (!s.window_valid || need_lo < s.window_offset ||
+                                      need_hi > s.window_offset + static_cast<int>(s.window.size()))) {
                 CaseQuery wq = q;
                 wq.offset = std::max(0, need_lo - 50);
                 wq.limit = (need_hi - need_lo) + 150;
-                if (auto rows = app.store()->query_cases(wq)) {
-                    s.window = std::move(*rows);
-                    s.window_offset = wq.offset;
-                }
+                // Refilled in place: the rows' strings are reused, no allocation per text.
+                s.window_valid = static_cast<bool>(app.store()->query_cases(wq, s.window));
+                s.window_offset = wq.offset;
             }
             for (int i = clipper.DisplayStart; i < clipper.DisplayEnd; ++i) {
                 int wi = i - s.window_offset;
-                if (wi < 0 || wi >= static_cast<int>(s.window.size())) continue;
+                if (!s.window_valid || wi < 0 || wi >= static_cast<int>(s.window.size())) continue;
                 const CaseRow& r = s.window[wi];
                 ImGui::TableNextRow(ImGuiTableRowFlags_None, ImGui::GetFrameHeight() + fs * 0.2f);
                 ImGui::TableNextColumn();

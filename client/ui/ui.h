@@ -27,6 +27,7 @@ struct InboxState {
     int64_t total = 0;
     int window_offset = 0;
     std::vector<CaseRow> window;
+    bool window_valid = false;  // false: refetch (the rows are kept for their strings' storage)
     int64_t refreshed_at = 0;
     int due_today = 0, overdue = 0, escalations = 0, attention = 0;
     uint64_t counts_version = 0;

@@ -1322,7 +1322,24 @@ TextFilter text_filter(bool indexed, const std::string& text) {
 }  // namespace
 
 Expected<std::vector<CaseRow>> Store::query_cases(const CaseQuery& q) {
-    if (Status st = materialize(); !st) return st.error();
+    std::vector<CaseRow> rows;
+    if (Status st = query_cases(q, rows); !st) return st.error();
+    return rows;
+}
+
+namespace {
+void assign_text(std::string& to, sqlite3_stmt* s, int col) {
+    const unsigned char* p = sqlite3_column_text(s, col);
+    if (p) to.assign(reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(s, col)));
+    else to.clear();
+}
+}  // namespace
+
+Status Store::query_cases(const CaseQuery& q, std::vector<CaseRow>& rows) {
+    if (Status st = materialize(); !st) {
+        rows.clear();
+        return st;
+    }
     // Every term in the same direction, so that an index walk (forwards or backwards) gives the
     // order: by due time descending is the exact reverse of ascending, cases without a due time
     // first. (With only next_due reversed, no index had that order and SQLite sorted all open
@@ -1343,27 +1360,34 @@ Expected<std::vector<CaseRow>> Store::query_cases(const CaseQuery& q) {
     const std::string cols =
         "SELECT id, reference, kind, team, status, priority, category, assignee, client_name, title, description, created_at,"
         " updated_at, next_due, closed_at, overdue_steps, needs_escalation, escalated, legal_hold, conflicts FROM ";
-    auto run = [&](const std::string& sql_text, const Where& w) -> Expected<std::vector<CaseRow>> {
+    auto run = [&](const std::string& sql_text, const Where& w) -> Status {
         Stmt& s = stmt(sql_text.c_str());
-        if (!s.ok()) return s.error("bad case query");
+        if (!s.ok()) {
+            rows.clear();
+            return s.error("bad case query");
+        }
         bind_where(s, w);
-        std::vector<CaseRow> rows;
+        sqlite3_stmt* st = s.get();
+        size_t n = 0;
         while (s.step()) {
-            CaseRow r;
-            r.id = s.text(0); r.reference = s.text(1); r.kind = s.text(2); r.team = s.text(3); r.status = s.text(4);
-            r.priority = s.text(5); r.category = s.text(6); r.assignee = s.text(7); r.client_name = s.text(8);
-            r.title = s.text(9); r.description = s.text(10); r.created_at = s.i64(11); r.updated_at = s.i64(12);
+            if (n == rows.size()) rows.emplace_back();
+            CaseRow& r = rows[n++];
+            assign_text(r.id, st, 0); assign_text(r.reference, st, 1); assign_text(r.kind, st, 2);
+            assign_text(r.team, st, 3); assign_text(r.status, st, 4); assign_text(r.priority, st, 5);
+            assign_text(r.category, st, 6); assign_text(r.assignee, st, 7); assign_text(r.client_name, st, 8);
+            assign_text(r.title, st, 9); assign_text(r.description, st, 10);
+            r.created_at = s.i64(11); r.updated_at = s.i64(12);
             r.next_due = s.i64(13); r.closed_at = s.i64(14); r.overdue_steps = static_cast<int>(s.i64(15));
             r.needs_escalation = s.i64(16) != 0; r.escalated = s.i64(17) != 0; r.legal_hold = s.i64(18) != 0;
             r.conflicts = static_cast<int>(s.i64(19));
-            rows.push_back(std::move(r));
         }
+        rows.resize(s.last_rc() == SQLITE_DONE ? n : 0);  // no partial page on failure
         if (s.last_rc() != SQLITE_DONE) return s.error("case query failed");
         if (stmts_.size() > 200) {  // dynamic queries: keep the cache bounded
             stmt_at_.clear();
             stmts_.clear();
         }
-        return rows;
+        return {};
     };
     // Sorts with an index to walk (the others would sort every row first: go to the second step).
     const bool walkable = q.sort != "priority" && q.sort != "created";
@@ -1375,14 +1399,17 @@ Expected<std::vector<CaseRow>> Store::query_cases(const CaseQuery& q) {
         Where w = build_where(q, TextFilter::Scan);
         struct Budget { int left; } budget{std::max(10, opts_.search_walk_rows / 5)};
         sqlite3_progress_handler(db_, 100, [](void* p) { return --static_cast<Budget*>(p)->left < 0 ? 1 : 0; }, &budget);
-        auto rows = run(cols + "cases" + w.sql + order_by + page, w);
+        Status done = run(cols + "cases" + w.sql + order_by + page, w);
         sqlite3_progress_handler(db_, 0, nullptr, nullptr);
-        if (rows || sqlite3_errcode(db_) != SQLITE_INTERRUPT) return rows;
+        if (done || sqlite3_errcode(db_) != SQLITE_INTERRUPT) return done;
         reset_statements();  // the interrupted statement must not keep its read open
     }
     const TextFilter tf = text_filter(search_index_, q.text);
     if (tf == TextFilter::Index)
-        if (Status st = refresh_search_index(); !st) return st.error();
+        if (Status st = refresh_search_index(); !st) {
+            rows.clear();
+            return st;
+        }
     Where w = build_where(q, tf);
     return run(cols + "cases" + w.sql + order_by + page, w);
 }

@@ -158,6 +158,9 @@ public:
     // next call into the store. `reference` may still be empty (= the case id).
     const CaseState* cached_case(const std::string& case_id);
     Expected<std::vector<CaseRow>> query_cases(const CaseQuery& q);
+    // The same page written into `rows` (resized to it), reusing the strings already there: a
+    // view that keeps its window of rows and refills it makes no allocations for the texts.
+    Status query_cases(const CaseQuery& q, std::vector<CaseRow>& rows);
     int64_t count_cases(const CaseQuery& q);
     // touched_since: only cases with an event at or after it, and every improvement action (what
     // a report reads: report_reads_since()).

@@ -145,6 +145,78 @@ TEST(SyncStore, InboxSortsWalkAnIndexAtEveryPageSize) {
     EXPECT_GT(sorts_since_last(), 0);
 }
 
+// The inbox refills one vector of rows in place (its strings reused): every page must come out
+// exactly as a fresh query's, whether the vector held more rows, fewer, longer or shorter texts,
+// and through both steps of a text search (the walk interrupted on its budget, then the index).
+TEST(SyncStore, AQueryIntoAKeptVectorGivesTheFreshQuerysRows) {
+    FakeClock clock;
+    ClientPeer a(clock, "alice", "north");
+    for (int i = 0; i < 60; ++i) {
+        clock.now += 60000;
+        std::string desc = (i % 3 ? "short" : std::string(40 + i * 7, 'x')) + (i % 4 == 0 ? " boiler" : "");
+        const std::string id = a.create_case(body_created(i % 2 ? "feedback" : "aftercare", "Client " + std::to_string(i), desc));
+        if (i % 5 == 0) {
+            ASSERT_TRUE(a.record(id, ev::kAssigned, R"({"assignee":"agent-)" + std::to_string(i) + R"(","base":""})").ok());
+        }
+        if (i % 7 == 3) {
+            ASSERT_TRUE(a.record(id, ev::kEscalated, R"({"reason":"complaint","to":"manager"})").ok());
+        }
+    }
+    a.store->set_search_walk_rows(10);  // a rare word runs out of the walk's budget: second step
+    auto same = [](const CaseRow& x, const CaseRow& y) {
+        return std::tie(x.id, x.reference, x.kind, x.team, x.status, x.priority, x.category, x.assignee, x.client_name,
+                        x.title, x.description, x.created_at, x.updated_at, x.next_due, x.closed_at, x.overdue_steps,
+                        x.needs_escalation, x.escalated, x.legal_hold, x.conflicts) ==
+               std::tie(y.id, y.reference, y.kind, y.team, y.status, y.priority, y.category, y.assignee, y.client_name,
+                        y.title, y.description, y.created_at, y.updated_at, y.next_due, y.closed_at, y.overdue_steps,
+                        y.needs_escalation, y.escalated, y.legal_hold, y.conflicts);
+    };
+    // Each row as the cases table holds it, read on its own.
+    auto row_of = [&](const std::string& id) {
+        sql::Stmt r(a.store->db(),
+                    "SELECT reference, kind, team, status, priority, category, assignee, client_name, title, description,"
+                    " created_at, updated_at, next_due, closed_at, overdue_steps, needs_escalation, escalated, legal_hold,"
+                    " conflicts FROM cases WHERE id = ?1");
+        r.bind(1, id);
+        CaseRow x;
+        if (!r.step()) return x;
+        x.id = id;
+        std::string* texts[] = {&x.reference, &x.kind, &x.team, &x.status, &x.priority, &x.category,
+                                &x.assignee, &x.client_name, &x.title, &x.description};
+        for (int c = 0; c < 10; ++c) *texts[c] = r.text(c);
+        x.created_at = r.i64(10), x.updated_at = r.i64(11), x.next_due = r.i64(12), x.closed_at = r.i64(13);
+        x.overdue_steps = static_cast<int>(r.i64(14));
+        x.needs_escalation = r.i64(15) != 0, x.escalated = r.i64(16) != 0, x.legal_hold = r.i64(17) != 0;
+        x.conflicts = static_cast<int>(r.i64(18));
+        return x;
+    };
+    std::vector<CaseRow> kept;
+    struct Step { const char* sort; bool descending; int limit; int offset; const char* kind; const char* text; };
+    const Step steps[] = {
+        {"created", false, 50, 0, "", ""},    {"created", true, 50, 0, "", ""},  {"updated", false, 3, 10, "", ""},
+        {"due", false, 40, 0, "feedback", ""}, {"client", true, 7, 0, "", ""},   {"due", false, 50, 0, "", "boiler"},
+        {"created", false, 20, 0, "", "client 17"}, {"due", false, 10, 0, "", "nothing-here"}, {"updated", true, 60, 5, "", ""},
+        {"created", false, 0, 0, "", ""},     {"client", false, 25, 30, "", ""}};
+    for (const Step& st : steps) {
+        CaseQuery q;
+        q.sort = st.sort;
+        q.descending = st.descending;
+        q.limit = st.limit;
+        q.offset = st.offset;
+        q.kind = st.kind;
+        q.text = st.text;
+        q.now = clock.now;
+        auto fresh = a.store->query_cases(q);
+        ASSERT_TRUE(fresh.ok());
+        ASSERT_TRUE(a.store->query_cases(q, kept).ok());
+        ASSERT_EQ(kept.size(), fresh->size()) << st.sort << " limit " << st.limit << " text '" << st.text << "'";
+        for (size_t i = 0; i < kept.size(); ++i) {
+            EXPECT_TRUE(same(kept[i], fresh->at(i))) << st.sort << " limit " << st.limit << " text '" << st.text << "' row " << i;
+            EXPECT_TRUE(same(kept[i], row_of(kept[i].id))) << "row " << i << " is not the case's row: " << kept[i].id;
+        }
+    }
+}
+
 TEST(SyncStore, PersistsAcrossReopenOnDisk) {
     std::string path = ::testing::TempDir() + "closeloop_reopen_test.db";
     std::remove(path.c_str());
