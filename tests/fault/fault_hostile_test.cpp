@@ -34,8 +34,9 @@ TEST(FaultHostile, CaseIdShapedLikeAReferenceCannotForgeOne) {
     ASSERT_TRUE(all);
     for (const auto& c : *all) {
         EXPECT_TRUE(refs.insert(c.reference).second) << "reference " << c.reference << " is used twice";
-        if (c.id == "FF-2024-0001")  // if the server kept the case, it must carry a reference it issued
+        if (c.id == "FF-2024-0001") {  // if the server kept the case, it must carry a reference it issued
             EXPECT_NE(c.reference, c.id) << "the device-chosen case id stands as the canonical reference";
+        }
     }
 }
 
