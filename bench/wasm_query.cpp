@@ -6,7 +6,7 @@
 // build/bench-web), with the web client's flags (-Os, MinSizeRel, same SQLite build), and run under
 // node on the real query_<cases>.db files closeloop_bench_scenarios (native) wrote into DIR — the
 // same files bench/js/sqljs_query.mjs hands to sql.js. Each file is opened the way the browser
-// client opens its store (StoreOptions{server=false, wal=false}) and Store::query_cases is timed for
+// client opens its store (StoreOptions{server=false, wal=false, exclusive=true}) and Store::query_cases is timed for
 // the same queries as bench/scenarios.cpp (bench/bench_common.h): warm once, then the median of
 // max(21, runs*4) single-query timings. Prints {"figures":[...]} in closeloop_bench_scenarios' format.
 //
@@ -174,6 +174,7 @@ int main(int argc, char** argv) {
         cl::StoreOptions o;
         o.server = false;
         o.wal = false;
+        o.exclusive = true;
         auto s = cl::Store::open(path, o);
         if (!s) die(s.error().message);
         (*s)->set_clock([] { return kNow; });

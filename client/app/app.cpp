@@ -98,7 +98,11 @@ bool App::init(const std::string& db_path) {
 
 void App::open_store() {
     const std::string backup = db_path_ + ".good";
-    auto opened = Store::open(db_path_, StoreOptions{false, false, 5000});
+    StoreOptions options;
+    options.server = false;
+    options.wal = false;       // no shared memory in wasm
+    options.exclusive = true;  // this tab's copy of the file has no other user
+    auto opened = Store::open(db_path_, options);
     bool healthy = opened.ok();
     if (healthy) {
         healthy = quick_check(**opened);
@@ -108,7 +112,7 @@ void App::open_store() {
         opened = Expected<std::unique_ptr<Store>>(make_error("reopen", ""));
         std::remove(db_path_.c_str());
         copy_file(backup, db_path_);
-        opened = Store::open(db_path_, StoreOptions{false, false, 5000});
+        opened = Store::open(db_path_, options);
     }
     if (!opened.ok()) {
         fatal_ = "Cannot open the local database: " + opened.error().message;

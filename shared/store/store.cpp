@@ -216,6 +216,11 @@ Expected<std::unique_ptr<Store>> Store::open(const std::string& path, const Stor
     const char* pragmas = opts.wal ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-32768; PRAGMA wal_autocheckpoint=8192;"
                                    : "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-32768;";
     if (Status st = sql::exec(s->db_, pragmas); !st) return st.error();
+    // See StoreOptions::exclusive. In that mode SQLite keeps the journal file between
+    // transactions; truncated, it stays empty (a journal kept at its largest size would be
+    // written to IndexedDB at every save).
+    if (opts.exclusive && !opts.wal)
+        if (Status st = sql::exec(s->db_, "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=TRUNCATE;"); !st) return st.error();
 #ifndef __EMSCRIPTEN__
     // A server re-reads random cases' events when it folds rows it could not fold in memory; past
     // the page cache each read was a pread (bench at 1M events: a third of the time in the

@@ -31,6 +31,12 @@ namespace sql { class Stmt; }
 struct StoreOptions {
     bool server = false;  // server: assigns `seq` to every new event and tombstone
     bool wal = true;      // WAL journal (server); the browser uses the default rollback journal
+    // The file's only user (the browser client: each tab has its own copy of the file in memory).
+    // The store keeps its lock from its first read to its close, so a statement no longer checks
+    // the file's change counter and looks for a hot journal before it runs (wasm, 100k cases: a
+    // fifth of an inbox query). Another connection to the file gets "database is locked".
+    // Rollback journal only (not with wal).
+    bool exclusive = false;
     int busy_timeout_ms = 5000;
     // Cases whose fold is kept in memory (least recently used dropped first); 0 = the default:
     // 16384 on a server, 1024 on a client.

@@ -217,6 +217,60 @@ TEST(SyncStore, AQueryIntoAKeptVectorGivesTheFreshQuerysRows) {
     }
 }
 
+// The browser's store (StoreOptions::exclusive) keeps its lock while it is open: another
+// connection is refused with "database is locked" instead of writing under a page cache that no
+// longer checks the file. Its journal stays empty between transactions (it is saved to IndexedDB
+// with the database), and everything is there after a reopen.
+TEST(SyncStore, AnExclusiveDeviceStoreKeepsItsFileToItself) {
+    const std::string path = ::testing::TempDir() + "closeloop_exclusive_test.db";
+    for (const char* suffix : {"", "-journal"}) std::remove((path + suffix).c_str());
+    FakeClock clock;
+    auto open = [&](bool exclusive, int busy_ms) {
+        StoreOptions o;
+        o.server = false;
+        o.wal = false;
+        o.exclusive = exclusive;
+        o.busy_timeout_ms = busy_ms;
+        return Store::open(path, o);
+    };
+    auto file_size = [](const std::string& p) -> long {
+        FILE* f = std::fopen(p.c_str(), "rb");
+        if (!f) return -1;
+        std::fseek(f, 0, SEEK_END);
+        long n = std::ftell(f);
+        std::fclose(f);
+        return n;
+    };
+    std::vector<std::string> ids;
+    {
+        auto s = open(true, 5000);
+        ASSERT_TRUE(s.ok()) << s.error().message;
+        (*s)->set_clock(clock.fn());
+        for (int i = 0; i < 20; ++i) {
+            clock.now += 1000;
+            const std::string id = (*s)->new_case_id();
+            auto e = (*s)->record_local(id, "north", "alice", ev::kCaseCreated,
+                                        body_created("feedback", "Client " + std::to_string(i), std::string(3000, 'x')), clock.now);
+            ASSERT_TRUE(e.ok()) << e.error().message;
+            ids.push_back(id);
+        }
+        EXPECT_LE(file_size(path + "-journal"), 0) << "the journal keeps its pages after the commit";
+        auto other = open(false, 50);
+        ASSERT_FALSE(other.ok()) << "a second connection opened a store that keeps its file to itself";
+        EXPECT_NE(other.error().message.find("locked"), std::string::npos) << other.error().message;
+    }
+    auto again = open(true, 5000);
+    ASSERT_TRUE(again.ok()) << again.error().message;
+    EXPECT_EQ((*again)->case_count(), 20);
+    for (const auto& id : ids) EXPECT_TRUE((*again)->load_case(id).has_value()) << id;
+    again->reset();
+    auto shared = open(false, 5000);  // closed: the lock went with it
+    ASSERT_TRUE(shared.ok()) << shared.error().message;
+    EXPECT_EQ((*shared)->case_count(), 20);
+    shared->reset();
+    for (const char* suffix : {"", "-journal"}) std::remove((path + suffix).c_str());
+}
+
 TEST(SyncStore, PersistsAcrossReopenOnDisk) {
     std::string path = ::testing::TempDir() + "closeloop_reopen_test.db";
     std::remove(path.c_str());
@@ -1035,8 +1089,10 @@ TEST(SyncStore, IncrementalFoldAndWriteBehindRowsMatchAFreshFold) {
 // is reopened. After every step each case's events must be exactly what a scan of the table
 // finds, and the merged index may only name events that exist, under their own case.
 TEST(SyncStore, EventsOfACaseAreFoundAcrossMergesPurgesDropsAndRestarts) {
-    for (bool server : {false, true}) {
-        SCOPED_TRACE(server ? "server store" : "client store");
+    enum class Mode { Client, ExclusiveClient, Server };
+    for (Mode mode : {Mode::Client, Mode::ExclusiveClient, Mode::Server}) {
+        const bool server = mode == Mode::Server, exclusive = mode == Mode::ExclusiveClient;
+        SCOPED_TRACE(server ? "server store" : exclusive ? "client store, exclusive (the browser's)" : "client store");
         const std::string path = ::testing::TempDir() + "closeloop_case_index_test.db";
         for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::remove((path + suffix).c_str());
         FakeClock clock;
@@ -1044,6 +1100,7 @@ TEST(SyncStore, EventsOfACaseAreFoundAcrossMergesPurgesDropsAndRestarts) {
             StoreOptions o;
             o.server = server;
             o.wal = server;
+            o.exclusive = exclusive;
             o.case_index_tail = 3;
             o.materialize_lag = 5;
             o.fold_cache_cases = 2;
@@ -1133,7 +1190,7 @@ TEST(SyncStore, EventsOfACaseAreFoundAcrossMergesPurgesDropsAndRestarts) {
                 what = "reopen";
                 store.reset();
                 store = open();
-            } else if (action == 8 && !server) {  // a server's seq counter allows one writer per file
+            } else if (action == 8 && !server && !exclusive) {  // a server's seq counter allows one writer per file
                 what = "another connection";
                 auto other = open();
                 ASSERT_TRUE(other->apply_events(batch(1 + rng() % 5)).ok());
