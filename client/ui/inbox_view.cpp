@@ -32,30 +32,16 @@ std::string key_of(const CaseQuery& q) {
 
 }  // namespace
 
-// Counts for the sidebar and the inbox header (recomputed when data changes, or each minute).
+// Counts for the sidebar and the inbox header (recomputed when data changes, or each minute):
+// exact at any number of cases, each read from an index (Store::inbox_counts).
 static void refresh_counts(App& app, InboxState& s) {
-    s.attention = 0;
-    CaseQuery q;
-    q.status = "open";
-    q.now = app.now();
-    q.sort = "due";
-    q.limit = 2000;
-    int64_t eod = platform::end_of_local_day(app.now());
-    s.due_today = s.overdue = 0;
-    if (auto rows = app.store()->query_cases(q)) {
-        for (const auto& r : *rows) {
-            if (r.next_due > 0 && r.next_due <= eod) s.due_today++;
-            bool overdue = r.overdue_steps > 0 || (r.next_due > 0 && r.next_due < app.now());
-            if (overdue) s.overdue++;
-            // Distinct cases on the Due & escalations screen that need action (an escalated case that
-            // is also overdue counts once).
-            if (overdue || r.needs_escalation || r.escalated) s.attention++;
-        }
+    s.due_today = s.overdue = s.escalations = s.attention = 0;
+    if (auto c = app.store()->inbox_counts(app.now(), platform::end_of_local_day(app.now()))) {
+        s.due_today = static_cast<int>(c->due_by_end_of_day);
+        s.overdue = static_cast<int>(c->overdue);
+        s.escalations = static_cast<int>(c->escalations);
+        s.attention = static_cast<int>(c->attention);  // an escalated case that is also overdue counts once
     }
-    CaseQuery e;
-    e.escalation_only = true;
-    e.now = app.now();
-    s.escalations = static_cast<int>(app.store()->count_cases(e));
 }
 
 void refresh_inbox_counts(App& app, InboxState& s) {

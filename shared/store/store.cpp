@@ -17,6 +17,7 @@
 #include "core/json.h"
 #include "core/text.h"
 #include "core/time.h"
+#include "domain/vocab.h"
 #include "store/sqlite_util.h"
 
 namespace cl {
@@ -187,6 +188,13 @@ const char* const kMigrations[] = {
     CREATE INDEX cases_reference ON cases(reference, id);
     DROP INDEX IF EXISTS cases_client;
     CREATE INDEX cases_client ON cases(client_name, id);
+    )sql",
+    // 11: the cases that need escalation or are escalated, by status and due time: the inbox's
+    // counts (inbox_counts) and its Escalations filter read them from this index instead of
+    // scanning every row (100k cases: ~26 ms a count, natively).
+    R"sql(
+    CREATE INDEX IF NOT EXISTS cases_attention ON cases(status, next_due, needs_escalation, escalated)
+        WHERE needs_escalation = 1 OR escalated = 1;
     )sql",
 };
 constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
@@ -1417,6 +1425,38 @@ Status Store::query_cases(const CaseQuery& q, std::vector<CaseRow>& rows) {
         }
     Where w = build_where(q, tf);
     return run(cols + "cases" + w.sql + order_by + page, w);
+}
+
+Expected<Store::InboxCounts> Store::inbox_counts(int64_t now, int64_t end_of_day) {
+    if (Status st = materialize(); !st) return st.error();
+    // The same cases as CaseQuery's status "open", overdue_only and escalation_only select, so a
+    // count and the list its filter shows agree. Open statuses are named (IN, not NOT IN), so
+    // each count is a range of cases_status or cases_attention, read from the index alone: the
+    // cases due in the next hours, not every open case (100k cases, natively: ~28 ms for the
+    // scan and the 2000-row page this replaced; a few ms, or less than one when few are overdue).
+    static const std::string sql = [] {
+        std::string open;
+        for (std::string_view st : vocab::statuses())
+            if (!vocab::is_closed_status(st)) open += std::string(open.empty() ? "" : ",") + "'" + std::string(st) + "'";
+        const std::string is_open = "status IN (" + open + ")";
+        const std::string flagged = "(needs_escalation = 1 OR escalated = 1)";
+        return "SELECT"
+               " (SELECT count(*) FROM cases WHERE " + is_open + " AND next_due > 0 AND next_due < ?1),"
+               " (SELECT count(*) FROM cases WHERE " + is_open + " AND next_due >= ?1 AND next_due <= ?2),"
+               " (SELECT count(*) FROM cases WHERE " + flagged + " AND " + is_open + "),"
+               " (SELECT count(*) FROM cases WHERE " + flagged + " AND " + is_open + " AND next_due = 0),"
+               " (SELECT count(*) FROM cases WHERE " + flagged + " AND " + is_open + " AND next_due >= ?1)";
+    }();
+    Stmt& s = stmt(sql.c_str());
+    s.bind(1, now).bind(2, end_of_day);
+    if (!s.step()) return s.error("cannot count cases");
+    InboxCounts c;
+    c.overdue = s.i64(0);
+    c.due_by_end_of_day = c.overdue + s.i64(1);
+    c.escalations = s.i64(2);
+    c.attention = c.overdue + s.i64(3) + s.i64(4);  // flagged and not overdue: no due time, or not yet due
+    s.reset();
+    return c;
 }
 
 int64_t Store::count_cases(const CaseQuery& q) {

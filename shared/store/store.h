@@ -168,6 +168,11 @@ public:
     // view that keeps its window of rows and refills it makes no allocations for the texts.
     Status query_cases(const CaseQuery& q, std::vector<CaseRow>& rows);
     int64_t count_cases(const CaseQuery& q);
+    // The inbox's counts of open cases, exact at any size: due by end_of_day, overdue at now (as
+    // CaseQuery::overdue_only), needing or under escalation (as escalation_only), and attention
+    // (overdue or escalation: what the Due & escalations screen lists).
+    struct InboxCounts { int64_t due_by_end_of_day = 0, overdue = 0, escalations = 0, attention = 0; };
+    Expected<InboxCounts> inbox_counts(int64_t now, int64_t end_of_day);
     // touched_since: only cases with an event at or after it, and every improvement action (what
     // a report reads: report_reads_since()).
     Expected<std::vector<CaseState>> all_cases(const std::vector<std::string>& teams = {},

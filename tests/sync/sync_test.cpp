@@ -271,6 +271,83 @@ TEST(SyncStore, AnExclusiveDeviceStoreKeepsItsFileToItself) {
     for (const char* suffix : {"", "-journal"}) std::remove((path + suffix).c_str());
 }
 
+// The inbox's counts (Store::inbox_counts) are exact whatever the number of cases, agree with the
+// lists the Overdue and Escalations filters show, and are read from indexes alone: every
+// statement's plan is a covering index search, never a walk of the case rows.
+TEST(SyncStore, InboxCountsAreExactAndReadFromIndexes) {
+    FakeClock clock;
+    ClientPeer a(clock, "alice", "north");
+    std::mt19937 rng(5);
+    for (int i = 0; i < 240; ++i) {
+        clock.now += 17 * 60000 + static_cast<int64_t>(rng() % 600000);  // spread over days: some overdue later
+        const int kind = static_cast<int>(rng() % 6);
+        json::Writer w;
+        w.begin_object().kv("kind", kind == 0 ? "aftercare" : "feedback").kv("description", "case " + std::to_string(i));
+        if (kind == 1) w.kv("priority", "urgent");  // needs escalation at once
+        w.key("client").begin_object().kv("name", "Client " + std::to_string(i)).kv("channel", "email").end_object().end_object();
+        const std::string id = a.create_case(w.take());
+        if (kind == 2) {
+            ASSERT_TRUE(a.record(id, ev::kEscalated, R"({"reason":"complaint","to":"manager"})").ok());
+        } else if (kind == 3) {
+            ASSERT_TRUE(a.record(id, ev::kResolved, R"({"resolution":"done"})").ok());
+        }
+    }
+    auto open_rows = [&] {
+        CaseQuery q;
+        q.status = "open";
+        q.limit = 100000;
+        auto rows = a.store->query_cases(q);
+        EXPECT_TRUE(rows.ok());
+        return rows ? *rows : std::vector<CaseRow>{};
+    };
+    int nonzero = 0;
+    for (int64_t later : {int64_t(0), int64_t(3600000), int64_t(86400000), int64_t(5 * 86400000LL), int64_t(60 * 86400000LL)}) {
+        const int64_t now = clock.now + later, eod = now + 6 * 3600000;
+        Store::InboxCounts want;
+        for (const CaseRow& r : open_rows()) {
+            const bool overdue = r.next_due > 0 && r.next_due < now, flagged = r.needs_escalation || r.escalated;
+            want.due_by_end_of_day += r.next_due > 0 && r.next_due <= eod;
+            want.overdue += overdue;
+            want.escalations += flagged;
+            want.attention += overdue || flagged;
+        }
+        auto got = a.store->inbox_counts(now, eod);
+        ASSERT_TRUE(got.ok()) << got.error().message;
+        const std::string at = "at +" + std::to_string(later / 3600000) + " h";
+        EXPECT_EQ(got->due_by_end_of_day, want.due_by_end_of_day) << at;
+        EXPECT_EQ(got->overdue, want.overdue) << at;
+        EXPECT_EQ(got->escalations, want.escalations) << at;
+        EXPECT_EQ(got->attention, want.attention) << at;
+        nonzero += want.overdue > 0 && want.overdue < want.attention && want.due_by_end_of_day > want.overdue;
+        // the filters' lists hold the same cases
+        CaseQuery q;
+        q.status = "open";
+        q.overdue_only = true;
+        q.now = now;
+        EXPECT_EQ(a.store->count_cases(q), got->overdue) << at;
+        q = CaseQuery{};
+        q.escalation_only = true;
+        EXPECT_EQ(a.store->count_cases(q), got->escalations) << at;
+    }
+    EXPECT_GT(nonzero, 0) << "no clock reading had overdue, due-today and flagged cases apart: the data tests too little";
+    // Every statement that counts reads an index alone.
+    sqlite3* db = a.store->db();
+    std::string counting;
+    for (sqlite3_stmt* st = sqlite3_next_stmt(db, nullptr); st; st = sqlite3_next_stmt(db, st))
+        if (std::string text = sqlite3_sql(st); text.find("next_due >= ?1 AND next_due <= ?2") != std::string::npos) counting = text;
+    ASSERT_FALSE(counting.empty());
+    sql::Stmt plan(db, "EXPLAIN QUERY PLAN " + counting);
+    int reads = 0;
+    while (plan.step()) {
+        const std::string detail = plan.text(3);
+        if (detail.find(" cases") == std::string::npos) continue;
+        ++reads;
+        EXPECT_NE(detail.find("USING COVERING INDEX"), std::string::npos) << detail;
+        EXPECT_EQ(detail.rfind("SEARCH", 0), 0u) << "a walk of a whole table or index: " << detail;
+    }
+    EXPECT_EQ(reads, 5);
+}
+
 TEST(SyncStore, PersistsAcrossReopenOnDisk) {
     std::string path = ::testing::TempDir() + "closeloop_reopen_test.db";
     std::remove(path.c_str());
