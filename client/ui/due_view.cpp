@@ -3,7 +3,11 @@
 #include "platform/browser.h"
 #include "ui/ui.h"
 
+#include <unordered_set>
+
 namespace cl::ui {
+
+constexpr int kDueRows = 500;  // per query: the most urgent by due time, and the flagged cases
 
 void due_view(App& app, UiState& ui) {
     const float fs = ImGui::GetFontSize();
@@ -16,19 +20,33 @@ void due_view(App& app, UiState& ui) {
     static uint64_t cache_version = 0;
     static int64_t cache_at = 0;
     static std::string cache_error;
+    static bool capped = false;  // a query filled its page: there may be more
     if (cache_version != app.data_version() || app.now() - cache_at > 10000) {
         cache_version = app.data_version();
         cache_at = app.now();
         cache.clear();
         cache_error.clear();
+        // The most urgent open cases by due time, then every case that needs or is under
+        // escalation (those without a due time sort last and could fall past the first page).
         CaseQuery q;
         q.status = "open";
         q.sort = "due";
         q.now = app.now();
-        q.limit = 500;
+        q.limit = kDueRows;
         auto rows = app.store()->query_cases(q);
-        if (!rows) cache_error = rows.error().message;
-        else
+        CaseQuery flagged = q;
+        flagged.status.clear();
+        flagged.escalation_only = true;
+        auto more = rows ? app.store()->query_cases(flagged) : rows;
+        if (!rows || !more) cache_error = (!rows ? rows : more).error().message;
+        else {
+            capped = static_cast<int>(rows->size()) == kDueRows || static_cast<int>(more->size()) == kDueRows;
+            std::unordered_set<std::string> listed;
+            for (const auto& r : *rows) listed.insert(r.id);
+            for (auto& r : *more)
+                if (listed.insert(r.id).second) rows->push_back(std::move(r));
+        }
+        if (rows && more)
             for (const auto& r : *rows) {
                 bool overdue = r.overdue_steps > 0 || (r.next_due > 0 && r.next_due < app.now());
                 bool soon = r.next_due > 0 && r.next_due - app.now() < 8 * 3600 * 1000LL;
@@ -86,6 +104,7 @@ void due_view(App& app, UiState& ui) {
         ImGui::EndTable();
     }
     if (shown == 0) ImGui::TextDisabled("Nothing is overdue or due within 8 hours, and nothing needs escalation.");
+    else if (capped) ImGui::TextDisabled("%d cases need attention: the most urgent (filter the inbox for the rest)", shown);
     else ImGui::TextDisabled("%d case%s need attention", shown, shown == 1 ? "" : "s");
 }
 
