@@ -9,13 +9,6 @@
 #include <vector>
 
 #define RAPIDJSON_HAS_STDSTRING 1
-// rapidjson's SSE2 paths: whitespace skipped and plain string runs copied 16 bytes at a time
-// (x86-64 always has SSE2; not in wasm). They read whole aligned 16-byte blocks, so a text
-// parsed in place ends in 16 padding bytes (json.cpp: kPadding). Defined here, the one place
-// rapidjson is included from, so every file sees the same templates.
-#if defined(__SSE2__) && !defined(__EMSCRIPTEN__) && !defined(RAPIDJSON_SSE2)
-#define RAPIDJSON_SSE2
-#endif
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
