@@ -111,6 +111,7 @@ void App::open_store() {
         toast("Local database was damaged; restored the last good copy", true);
         opened = Expected<std::unique_ptr<Store>>(make_error("reopen", ""));
         std::remove(db_path_.c_str());
+        std::remove((db_path_ + "-journal").c_str());  // the damaged file's, not the copy's
         copy_file(backup, db_path_);
         opened = Store::open(db_path_, options);
     }
