@@ -163,14 +163,12 @@ TEST(SyncStore, AQueryIntoAKeptVectorGivesTheFreshQuerysRows) {
         }
     }
     a.store->set_search_walk_rows(10);  // a rare word runs out of the walk's budget: second step
-    auto same = [](const CaseRow& x, const CaseRow& y) {
+    auto fields = [](const CaseRow& x) {  // every field of a row, in one comparable tuple
         return std::tie(x.id, x.reference, x.kind, x.team, x.status, x.priority, x.category, x.assignee, x.client_name,
                         x.title, x.description, x.created_at, x.updated_at, x.next_due, x.closed_at, x.overdue_steps,
-                        x.needs_escalation, x.escalated, x.legal_hold, x.conflicts) ==
-               std::tie(y.id, y.reference, y.kind, y.team, y.status, y.priority, y.category, y.assignee, y.client_name,
-                        y.title, y.description, y.created_at, y.updated_at, y.next_due, y.closed_at, y.overdue_steps,
-                        y.needs_escalation, y.escalated, y.legal_hold, y.conflicts);
+                        x.needs_escalation, x.escalated, x.legal_hold, x.conflicts);
     };
+    auto same = [&](const CaseRow& x, const CaseRow& y) { return fields(x) == fields(y); };
     // Each row as the cases table holds it, read on its own.
     auto row_of = [&](const std::string& id) {
         sql::Stmt r(a.store->db(),
