@@ -142,11 +142,12 @@ const char* kRawSchema =
     " device TEXT NOT NULL, counter INTEGER NOT NULL, hlc INTEGER NOT NULL, lc INTEGER NOT NULL, team TEXT NOT NULL,"
     " author TEXT NOT NULL, type TEXT NOT NULL, v INTEGER NOT NULL, body TEXT NOT NULL);";
 
-// The indexes closeloop keeps on its events (by seq for pulls, pending for a device's uploads,
-// and events by case for folds, written in sorted merges of the newest events: see
+// The indexes a server Store keeps on its events (pending for a device's uploads, empty on a
+// server, and events by case for folds, written in sorted merges of the newest events: see
 // Store::CaseTail), for the second reference figure: what the same inserts cost SQLite with them.
+// A server's rowid is the seq (Store::key_events_by_seq), as here: no index of seqs since
+// 2026-12-04 (before, both kept events_by_seq).
 const char* kRawEventIndexes =
-    "CREATE UNIQUE INDEX events_by_seq ON events(seq) WHERE seq IS NOT NULL;"
     "CREATE INDEX events_pending ON events(rowid) WHERE seq IS NULL;"
     "CREATE TABLE case_numbers(n INTEGER PRIMARY KEY, case_id TEXT NOT NULL UNIQUE);"
     "CREATE TABLE events_of_case(case_no INTEGER NOT NULL, ev INTEGER NOT NULL, PRIMARY KEY(case_no, ev)) WITHOUT ROWID;";

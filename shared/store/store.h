@@ -1,7 +1,7 @@
 // The SQLite store shared by the server and the browser client.
 //
 // Tables: events (unique event id; `seq` = server sequence number, NULL on a client until the
-// server acknowledged the event), cases (the fold of each case's events, materialised, with
+// server acknowledged the event; on a server the rowid is the seq), cases (the fold of each case's events, materialised, with
 // columns for the inbox filters and a search text), tombstones, meta (key/value: device id,
 // counters, cursor, settings). Migrations use PRAGMA user_version. Every write is one
 // transaction; applying an event twice changes nothing.
@@ -315,6 +315,7 @@ private:
     Expected<std::vector<int64_t>> case_rowids(const std::string& case_id);
     Status forget_case_event(const std::string& case_id, int64_t rowid);
     Status lower_case_index_mark();
+    Status key_events_by_seq();  // at open: a server's rowids are its seqs
 };
 
 }  // namespace cl

@@ -1656,3 +1656,117 @@ TEST(SyncStore, EventsOfCaseOfASchema8StoreAreRenumbered) {
     EXPECT_EQ(last.text(0), late);
     for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
 }
+
+// A server stores each event under its seq (rowid = seq, no index of seqs). A server file from
+// before, whose rowids are not its seqs, is renumbered when it is opened: pulls, each case's
+// events and its rows are what they were, and new events continue the sequence.
+TEST(SyncStore, ServerEventsAreKeyedByTheirSeqAndAnOlderFileIsRenumbered) {
+    std::string path = ::testing::TempDir() + "closeloop_keyed_by_seq_test.db";
+    auto remove_files = [&] { for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str()); };
+    remove_files();
+    FakeClock clock;
+    ClientPeer a(clock, "alice", "north"), b(clock, "bob", "north");
+    std::vector<std::string> ids;
+    for (int i = 0; i < 6; ++i) {
+        ClientPeer& p = i % 2 ? b : a;
+        ids.push_back(p.create_case(body_created("feedback", "Client " + std::to_string(i), "case " + std::to_string(i))));
+        clock.now += 1000;
+    }
+    for (int k = 0; k < 30; ++k) {
+        clock.now += 700;
+        ClientPeer& p = k % 3 ? a : b;
+        ASSERT_TRUE(p.record(ids[(k * 5) % ids.size()], ev::kNoteAdded, R"({"text":"note )" + std::to_string(k) + R"("})").ok());
+    }
+    auto all_pulled = [](Store& st) {
+        std::vector<std::pair<int64_t, std::string>> out;
+        for (int64_t after = 0;;) {
+            auto page = st.events_after(after, 7);
+            EXPECT_TRUE(page.ok());
+            if (!page.ok() || page->empty()) return out;
+            for (const auto& se : *page) out.emplace_back(se.seq, se.event.id());
+            after = page->back().seq;
+        }
+    };
+    auto case_event_ids = [](Store& st, const std::string& id) {
+        auto got = st.case_events(id);
+        EXPECT_TRUE(got.ok());
+        std::vector<std::string> out;
+        if (got.ok())
+            for (const auto& e : *got) out.push_back(e.id());
+        return out;
+    };
+    auto scalar = [](Store& st, const char* q) {
+        sql::Stmt s(st.db(), q);
+        EXPECT_TRUE(s.step()) << q;
+        return s.i64(0);
+    };
+    std::vector<std::pair<int64_t, std::string>> pulled;
+    std::map<std::string, std::vector<std::string>> by_case;
+    std::map<std::string, std::string> cases;
+    {
+        ServerPeer s(clock, path);
+        synchronize(s, {&a, &b});
+        pulled = all_pulled(*s.store);
+        ASSERT_EQ(pulled.size(), 36u + 6u) << "36 events and the server's 6 reference assignments";
+        EXPECT_EQ(scalar(*s.store, "SELECT count(*) FROM events WHERE rowid <> seq"), 0);
+        EXPECT_EQ(scalar(*s.store, "SELECT count(*) FROM sqlite_master WHERE name='events_by_seq'"), 0);
+        for (const auto& id : ids) by_case[id] = case_event_ids(*s.store, id);
+        cases = snapshot(*s.store);
+        // Back to the shape of a server file from before: rowids in another order than the seqs
+        // (here 1000 + 2 * seq), events_of_case and its mark on those rowids, an index of seqs.
+        ASSERT_TRUE(sql::exec(s.store->db(),
+                              "BEGIN; UPDATE events SET rowid = -rowid; UPDATE events SET rowid = 1000 - 2 * rowid;"
+                              " UPDATE events_of_case SET ev = 1000 + 2 * ev;"
+                              " UPDATE meta SET value = 1000 + 2 * value WHERE key = 'case_index_upto';"
+                              " CREATE UNIQUE INDEX events_by_seq ON events(seq) WHERE seq IS NOT NULL;"
+                              " DELETE FROM meta WHERE key = 'events_keyed_by_seq'; COMMIT;")
+                        .ok());
+        EXPECT_EQ(scalar(*s.store, "SELECT count(*) FROM events WHERE rowid <> seq"), 42);
+    }
+    {
+        ServerPeer s(clock, path);
+        EXPECT_EQ(scalar(*s.store, "SELECT count(*) FROM events WHERE rowid <> seq"), 0);
+        EXPECT_EQ(scalar(*s.store, "SELECT count(*) FROM sqlite_master WHERE name='events_by_seq'"), 0);
+        EXPECT_EQ(all_pulled(*s.store), pulled);
+        for (const auto& id : ids) EXPECT_EQ(case_event_ids(*s.store, id), by_case[id]) << "case " << id;
+        EXPECT_EQ(snapshot(*s.store), cases);
+        // New events continue the sequence; a client pulls exactly them.
+        clock.now += 1000;
+        ASSERT_TRUE(a.record(ids[0], ev::kNoteAdded, R"({"text":"after the upgrade"})").ok());
+        const std::string late = b.create_case(body_created("feedback", "Client L", "after the upgrade"));
+        synchronize(s, {&a, &b});
+        auto now_pulled = all_pulled(*s.store);
+        ASSERT_EQ(now_pulled.size(), pulled.size() + 3);
+        EXPECT_TRUE(std::equal(pulled.begin(), pulled.end(), now_pulled.begin()));
+        for (size_t i = pulled.size(); i < now_pulled.size(); ++i) EXPECT_GT(now_pulled[i].first, pulled.back().first);
+        EXPECT_EQ(case_event_ids(*s.store, ids[0]).size(), by_case[ids[0]].size() + 1);
+        EXPECT_EQ(case_event_ids(*s.store, late).size(), 2u) << "its creation and its reference";
+        EXPECT_EQ(snapshot(*a.store), snapshot(*s.store));
+        pulled = std::move(now_pulled);
+    }
+    {
+        // Opened as a device, the file gets its index of seqs back (a device's rowids are its
+        // own); a server then keys it again.
+        StoreOptions o;
+        auto dev = Store::open(path, o);
+        ASSERT_TRUE(dev.ok()) << dev.error().message;
+        EXPECT_EQ(scalar(**dev, "SELECT count(*) FROM sqlite_master WHERE name='events_by_seq'"), 1);
+        EXPECT_EQ(all_pulled(**dev), pulled);
+    }
+    {
+        ServerPeer s(clock, path);
+        EXPECT_EQ(scalar(*s.store, "SELECT count(*) FROM sqlite_master WHERE name='events_by_seq'"), 0);
+        EXPECT_EQ(all_pulled(*s.store), pulled);
+        // An event without a seq cannot be keyed: the file is refused, not guessed at.
+        ASSERT_TRUE(sql::exec(s.store->db(), "UPDATE events SET seq = NULL WHERE rowid = (SELECT max(rowid) FROM events);"
+                                             " DELETE FROM meta WHERE key = 'events_keyed_by_seq';")
+                        .ok());
+    }
+    StoreOptions o;
+    o.server = true;
+    auto refused = Store::open(path, o);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().code, "corrupt");
+    EXPECT_NE(refused.error().message.find("no seq"), std::string::npos) << refused.error().message;
+    remove_files();
+}
