@@ -159,7 +159,8 @@ public:
     std::optional<CaseState> load_case(const std::string& id_or_reference);
     // The fold of a case by id, from the fold cache or its events; no catch-up of the rows first
     // (for loops over ids just read from the rows). A case without events folds to an empty id.
-    Expected<CaseState> fold_case(const std::string& case_id);
+    // some: events of the case already read (any order); used if they are all of its events.
+    Expected<CaseState> fold_case(const std::string& case_id, std::vector<Event>* some = nullptr);
     // The case's fold when the store has it in memory, else nullptr (no I/O). Valid until the
     // next call into the store. `reference` may still be empty (= the case id).
     const CaseState* cached_case(const std::string& case_id);
@@ -233,7 +234,7 @@ private:
     Status migrate();
     void reset_statements();
     void abort_transaction();
-    Status refold(const std::string& case_id, int64_t now);
+    Status refold(const std::string& case_id, int64_t now, std::vector<Event>* some = nullptr);
     Status prepare_search_index();
     Status mark_search_pending(const std::string& case_id);
     Status delete_case_row(const std::string& case_id);
