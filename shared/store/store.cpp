@@ -264,14 +264,14 @@ Status Store::migrate() {
         return make_error("unknown_version", "database schema " + std::to_string(version) +
                                                  " is newer than this program understands (" +
                                                  std::to_string(kSchemaVersion) + ")");
-    for (int i = version; i < kSchemaVersion; ++i) {
-        Status st = transact([&]() -> Status {
+    if (version == kSchemaVersion) return {};
+    // Every step in one transaction: an upgrade happens whole or not at all, and a new file
+    // commits (and syncs) once instead of once per step.
+    return transact([&]() -> Status {
+        for (int i = version; i < kSchemaVersion; ++i)
             if (Status s = sql::exec(db_, kMigrations[i]); !s) return s;
-            return sql::exec(db_, ("PRAGMA user_version=" + std::to_string(i + 1)).c_str());
-        });
-        if (!st) return st;
-    }
-    return {};
+        return sql::exec(db_, ("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str());
+    });
 }
 
 // A client store keeps case_search (and its trigram index) equal to the rows' search text; a
