@@ -28,6 +28,10 @@ using sql::Stmt;
 // [SECTION] open and migrations
 // ---------------------------------------------------------------------------------------------
 
+// The event columns but id and seq, in read_event()'s order.
+#define CL_EVENT_COLUMNS "device, counter, hlc, lc, case_id, team, author, type, v, body"
+#define CL_EVENT_COLUMNS_OF_E "e.device, e.counter, e.hlc, e.lc, e.case_id, e.team, e.author, e.type, e.v, e.body"
+
 namespace {
 
 // Each entry upgrades user_version i -> i+1. Never edit a shipped entry: append a new one.
@@ -306,10 +310,26 @@ Status Store::key_events_by_seq() {
         if (unsequenced > 0)
             return make_error("corrupt", std::to_string(unsequenced) + " events of a server store have no seq");
         if (renumber > 0) {
-            // Negated first, so no rowid is taken twice on the way (seqs are unique and > 0).
+            // Copied in seq order into a table of the same definition (appending is a quarter of
+            // the time of updating every rowid in place), which takes the old one's place with
+            // its indexes but the index of seqs.
+            std::vector<std::string> ddl;
+            {
+                Stmt q(db_, "SELECT type, sql FROM sqlite_master WHERE tbl_name='events' AND sql IS NOT NULL"
+                            " AND name <> 'events_by_seq' ORDER BY type DESC");  // the table first
+                while (q.step()) ddl.push_back(q.text(1));
+                if (q.last_rc() != SQLITE_DONE) return q.error("cannot read the events table's definition");
+            }
+            const std::string create = "CREATE TABLE events(";
+            if (ddl.empty() || ddl[0].compare(0, create.size(), create) != 0)
+                return make_error("storage", "unexpected definition of the events table");
+            std::string copy = "CREATE TABLE events_keyed(" + ddl[0].substr(create.size()) + ";"
+                               "INSERT INTO events_keyed(rowid, id, seq, " CL_EVENT_COLUMNS ")"
+                               " SELECT seq, id, seq, " CL_EVENT_COLUMNS " FROM events ORDER BY seq;"
+                               "DROP TABLE events; ALTER TABLE events_keyed RENAME TO events;";
+            for (size_t i = 1; i < ddl.size(); ++i) copy += ddl[i] + ";";
+            if (Status st = sql::exec(db_, copy.c_str()); !st) return st;
             if (Status st = sql::exec(db_, R"sql(
-                UPDATE events SET rowid = -rowid;
-                UPDATE events SET rowid = seq;
                 INSERT OR IGNORE INTO case_numbers(case_id) SELECT case_id FROM events GROUP BY case_id ORDER BY min(rowid), case_id;
                 DELETE FROM events_of_case;
                 INSERT INTO events_of_case(case_no, ev)
@@ -524,8 +544,6 @@ Event read_event(Stmt& s, int first_col) {
     return e;
 }
 
-#define CL_EVENT_COLUMNS "device, counter, hlc, lc, case_id, team, author, type, v, body"
-#define CL_EVENT_COLUMNS_OF_E "e.device, e.counter, e.hlc, e.lc, e.case_id, e.team, e.author, e.type, e.v, e.body"
 
 }  // namespace
 

@@ -1726,7 +1726,12 @@ TEST(SyncStore, ServerEventsAreKeyedByTheirSeqAndAnOlderFileIsRenumbered) {
     {
         ServerPeer s(clock, path);
         EXPECT_EQ(scalar(*s.store, "SELECT count(*) FROM events WHERE rowid <> seq"), 0);
-        EXPECT_EQ(scalar(*s.store, "SELECT count(*) FROM sqlite_master WHERE name='events_by_seq'"), 0);
+        {
+            sql::Stmt q(s.store->db(), "SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master"
+                                       " WHERE tbl_name = 'events' AND type = 'index' ORDER BY name)");
+            ASSERT_TRUE(q.step());
+            EXPECT_EQ(q.text(0), "events_pending sqlite_autoindex_events_1") << "the copy has the table's indexes but the one of seqs";
+        }
         EXPECT_EQ(all_pulled(*s.store), pulled);
         for (const auto& id : ids) EXPECT_EQ(case_event_ids(*s.store, id), by_case[id]) << "case " << id;
         EXPECT_EQ(snapshot(*s.store), cases);
