@@ -32,6 +32,27 @@ int scale() {
     return (s && std::string(s) == "small") ? 1 : 3;
 }
 
+// n cases created alternately on a and b, a second apart.
+std::vector<std::string> create_cases(FakeClock& clock, ClientPeer& a, ClientPeer& b, int n) {
+    std::vector<std::string> ids;
+    for (int i = 0; i < n; ++i) {
+        ClientPeer& p = i % 2 ? b : a;
+        ids.push_back(p.create_case(body_created("feedback", "Client " + std::to_string(i), "case " + std::to_string(i))));
+        clock.now += 1000;
+    }
+    return ids;
+}
+
+// The ids of a case's events, in fold order, as the store finds them.
+std::vector<std::string> case_event_ids(Store& st, const std::string& case_id) {
+    auto got = st.case_events(case_id);
+    EXPECT_TRUE(got.ok());
+    std::vector<std::string> out;
+    if (got.ok())
+        for (const auto& e : *got) out.push_back(e.id());
+    return out;
+}
+
 }  // namespace
 
 TEST(SyncStore, ApplyingTwiceChangesNothing) {
@@ -1062,12 +1083,7 @@ TEST(SyncStore, PulledPagesWriteRowsBehindAndCatchUpAfterARestart) {
 TEST(SyncStore, IncrementalFoldAndWriteBehindRowsMatchAFreshFold) {
     FakeClock clock;
     ClientPeer a(clock, "alice", "north"), b(clock, "bob", "north");
-    std::vector<std::string> ids;
-    for (int i = 0; i < 6; ++i) {
-        ClientPeer& p = i % 2 ? b : a;
-        ids.push_back(p.create_case(body_created("feedback", "Client " + std::to_string(i), "case " + std::to_string(i))));
-        clock.now += 1000;
-    }
+    std::vector<std::string> ids = create_cases(clock, a, b, 6);
     // Both devices see every case, then edit concurrently.
     std::vector<Event> all;
     for (ClientPeer* p : {&a, &b}) {
@@ -1603,14 +1619,6 @@ TEST(SyncStore, EventsOfCaseOfASchema8StoreAreRenumbered) {
     StoreOptions o;
     o.server = true;
     o.case_index_tail = 5;  // a merge after almost every batch
-    auto event_ids = [](Store& st, const std::string& id) {
-        auto got = st.case_events(id);
-        EXPECT_TRUE(got.ok());
-        std::vector<std::string> out;
-        if (got.ok())
-            for (const auto& e : *got) out.push_back(e.id());
-        return out;
-    };
     std::map<std::string, std::vector<std::string>> before;
     {
         auto opened = Store::open(path, o);
@@ -1620,7 +1628,7 @@ TEST(SyncStore, EventsOfCaseOfASchema8StoreAreRenumbered) {
             std::vector<Event> batch(evs->begin() + i, evs->begin() + std::min(evs->size(), i + 7));
             ASSERT_TRUE(st.apply_events(batch).ok());
         }
-        for (const auto& id : ids) before[id] = event_ids(st, id);
+        for (const auto& id : ids) before[id] = case_event_ids(st, id);
         // Back to the schema 8 shape.
         ASSERT_TRUE(sql::exec(st.db(),
                               "BEGIN; CREATE TABLE v8(case_id TEXT NOT NULL, ev INTEGER NOT NULL, PRIMARY KEY(case_id, ev)) WITHOUT ROWID;"
@@ -1635,7 +1643,7 @@ TEST(SyncStore, EventsOfCaseOfASchema8StoreAreRenumbered) {
     auto opened = Store::open(path, o);
     ASSERT_TRUE(opened.ok()) << opened.error().message;
     Store& st = **opened;
-    for (const auto& id : ids) EXPECT_EQ(event_ids(st, id), before[id]) << "case " << id;
+    for (const auto& id : ids) EXPECT_EQ(case_event_ids(st, id), before[id]) << "case " << id;
     {
         sql::Stmt q(st.db(), "SELECT case_id FROM case_numbers ORDER BY n");
         std::vector<std::string> order;
@@ -1649,8 +1657,8 @@ TEST(SyncStore, EventsOfCaseOfASchema8StoreAreRenumbered) {
     auto more = a.store->pending_events();
     ASSERT_TRUE(more.ok());
     ASSERT_TRUE(st.apply_events(*more).ok());
-    EXPECT_EQ(event_ids(st, late).size(), 4u);
-    EXPECT_EQ(event_ids(st, ids[0]).size(), before[ids[0]].size() + 3);
+    EXPECT_EQ(case_event_ids(st, late).size(), 4u);
+    EXPECT_EQ(case_event_ids(st, ids[0]).size(), before[ids[0]].size() + 3);
     sql::Stmt last(st.db(), "SELECT case_id FROM case_numbers ORDER BY n DESC LIMIT 1");
     ASSERT_TRUE(last.step());
     EXPECT_EQ(last.text(0), late);
@@ -1666,12 +1674,7 @@ TEST(SyncStore, ServerEventsAreKeyedByTheirSeqAndAnOlderFileIsRenumbered) {
     remove_files();
     FakeClock clock;
     ClientPeer a(clock, "alice", "north"), b(clock, "bob", "north");
-    std::vector<std::string> ids;
-    for (int i = 0; i < 6; ++i) {
-        ClientPeer& p = i % 2 ? b : a;
-        ids.push_back(p.create_case(body_created("feedback", "Client " + std::to_string(i), "case " + std::to_string(i))));
-        clock.now += 1000;
-    }
+    std::vector<std::string> ids = create_cases(clock, a, b, 6);
     for (int k = 0; k < 30; ++k) {
         clock.now += 700;
         ClientPeer& p = k % 3 ? a : b;
@@ -1686,14 +1689,6 @@ TEST(SyncStore, ServerEventsAreKeyedByTheirSeqAndAnOlderFileIsRenumbered) {
             for (const auto& se : *page) out.emplace_back(se.seq, se.event.id());
             after = page->back().seq;
         }
-    };
-    auto case_event_ids = [](Store& st, const std::string& id) {
-        auto got = st.case_events(id);
-        EXPECT_TRUE(got.ok());
-        std::vector<std::string> out;
-        if (got.ok())
-            for (const auto& e : *got) out.push_back(e.id());
-        return out;
     };
     auto scalar = [](Store& st, const char* q) {
         sql::Stmt s(st.db(), q);
