@@ -287,11 +287,9 @@ Status Store::migrate() {
 Status Store::key_events_by_seq() {
     if (!opts_.server) {
         if (!meta("events_keyed_by_seq")) return {};
-        return transact([&]() -> Status {
-            if (Status st = sql::exec(db_, "CREATE UNIQUE INDEX IF NOT EXISTS events_by_seq ON events(seq) WHERE seq IS NOT NULL;"
-                                           "DELETE FROM meta WHERE key='events_keyed_by_seq';"); !st)
-                return st;
-            return {};
+        return transact([&] {
+            return sql::exec(db_, "CREATE UNIQUE INDEX IF NOT EXISTS events_by_seq ON events(seq) WHERE seq IS NOT NULL;"
+                                  "DELETE FROM meta WHERE key='events_keyed_by_seq';");
         });
     }
     if (meta("events_keyed_by_seq")) return {};
@@ -1108,7 +1106,6 @@ const CaseState* Store::cached_case(const std::string& case_id) {
 
 Expected<CaseState> Store::fold_case(const std::string& case_id, std::vector<Event>* some) {
     if (CaseFolder* f = cached_fold(case_id)) return f->state();
-    Expected<std::vector<Event>> evs = std::vector<Event>();
     bool all_given = false;
     if (some) {
         // Every event of the case, if the case has no other: its rowids tell (no table reads).
@@ -1116,12 +1113,8 @@ Expected<CaseState> Store::fold_case(const std::string& case_id, std::vector<Eve
         if (!rowids) return rowids.error();
         all_given = rowids->size() == some->size();
     }
-    if (all_given) {
-        std::sort(some->begin(), some->end(), event_before);
-        evs = std::move(*some);
-    } else {
-        evs = case_events(case_id);
-    }
+    if (all_given) std::sort(some->begin(), some->end(), event_before);  // as case_events() returns them
+    auto evs = all_given ? Expected<std::vector<Event>>(std::move(*some)) : case_events(case_id);
     if (!evs) return evs.error();
     CaseFolder f;
     for (const auto& e : *evs) f.try_apply(e);  // sorted: always applies
