@@ -29,16 +29,17 @@ done
 want() { [[ ",$ONLY," == *",$1,"* ]]; }
 
 case "$SIZE" in
-  small)   CASES=1000;   EVENTS=10000;   DEF_RUNS=3; QUERY_BIG=10000;  SCALING=10000,30000;          AM_RUNS=1; HTTP_RUNS=1 ;;
-  default) CASES=10000;  EVENTS=100000;  DEF_RUNS=5; QUERY_BIG=100000; SCALING=10000,100000;         AM_RUNS=1; HTTP_RUNS=3 ;;
-  large)   CASES=100000; EVENTS=1000000; DEF_RUNS=3; QUERY_BIG=100000; SCALING=10000,100000,1000000; AM_RUNS=1; HTTP_RUNS=1 ;;
+  small)   CASES=1000;   EVENTS=10000;   DEF_RUNS=3; QUERY_BIG=10000;  SCALING=10000,30000;          AM_RUNS=1; HTTP_RUNS=1; MICRO_TIME=0.1 ;;
+  default) CASES=10000;  EVENTS=100000;  DEF_RUNS=5; QUERY_BIG=100000; SCALING=10000,100000;         AM_RUNS=1; HTTP_RUNS=3; MICRO_TIME=0.5 ;;
+  large)   CASES=100000; EVENTS=1000000; DEF_RUNS=3; QUERY_BIG=100000; SCALING=10000,100000,1000000; AM_RUNS=1; HTTP_RUNS=1; MICRO_TIME=0.5 ;;
   *) echo "--size must be small, default or large" >&2; exit 2 ;;
 esac
 RUNS="${RUNS:-$DEF_RUNS}"
 RESULTS="$BENCH/results"
 WORK="$RESULTS/work-$SIZE"
 mkdir -p "$RESULTS" "$WORK"
-log() { printf '\n== %s\n' "$*" >&2; }
+# Each phase with the seconds since the start (the small size must stay under a minute).
+log() { printf '\n== [%3ds] %s\n' "$SECONDS" "$*" >&2; }
 
 # ---- peers (npm, into the ignored bench/peers) ----
 if [[ $SKIP_INSTALL -eq 0 ]]; then
@@ -186,7 +187,7 @@ fi
 if want micro && [[ -x "$BUILD/bench/closeloop_bench" ]]; then
   log "Google Benchmark micro-benchmarks -> $RESULTS/micro.json"
   CLOSELOOP_BENCH_CASES=$CASES CLOSELOOP_BENCH_EVENTS=$EVENTS "$BUILD/bench/closeloop_bench" \
-    --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
+    --benchmark_repetitions=3 --benchmark_report_aggregates_only=true --benchmark_min_time="$MICRO_TIME" \
     --benchmark_out="$RESULTS/micro.json" --benchmark_out_format=json >&2
 fi
 
