@@ -18,6 +18,7 @@
 #include "core/text.h"
 #include "core/time.h"
 #include "domain/vocab.h"
+#include "store/gather_vfs.h"
 #include "store/sqlite_util.h"
 
 namespace cl {
@@ -210,7 +211,13 @@ Expected<std::unique_ptr<Store>> Store::open(const std::string& path, const Stor
     s->opts_ = opts;
     s->now_ = [] { return wall_now_ms(); };
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;  // URI: tests pick a fault-injecting VFS
-    if (sqlite3_open_v2(path.c_str(), &s->db_, flags, nullptr) != SQLITE_OK) {
+    // WAL stores write each commit's frames in one call (gather_vfs.h); a URI's vfs= (the fault
+    // tests) takes precedence. The browser's store has no WAL.
+    const char* vfs = nullptr;
+#ifndef __EMSCRIPTEN__
+    if (opts.wal) vfs = sql::gather_vfs();
+#endif
+    if (sqlite3_open_v2(path.c_str(), &s->db_, flags, vfs) != SQLITE_OK) {
         Error e = make_error("storage", "cannot open database '" + path + "': " +
                                             (s->db_ ? sqlite3_errmsg(s->db_) : "out of memory"));
         return e;
@@ -251,6 +258,10 @@ Expected<std::unique_ptr<Store>> Store::open(const std::string& path, const Stor
     // its events arrived: start its mark at what is stored (a new store: 0).
     if (!opts.server && !s->meta("folded_seq"))
         if (Status st = s->set_meta("folded_seq", std::to_string(s->max_event_seq())); !st) return st.error();
+    if (opts.server && s->unmaterialized() == 0) {
+        s->pending_cases_known_ = true;
+        s->pending_version_ = s->data_version();
+    }
     return s;
 }
 
@@ -452,6 +463,8 @@ void Store::abort_transaction() {
     folded_.clear();
     facts_.clear();
     tail_.loaded = false;  // merges and new events may have been rolled back
+    pending_cases_known_ = false;  // the folded_seq mark may have gone back
+    pending_cases_.clear();
 }
 
 Status Store::commit() {
@@ -649,6 +662,7 @@ Expected<ApplyResult> Store::apply_events(const std::vector<Event>& events, cons
             }
             result.inserted++;
             result.acks.emplace_back(id, seq);
+            if (pending_cases_known_) pending_cases_.insert(e.case_id);
             // One lookup for the case's tail and fold (the tail is loaded after a first use).
             CaseMemo* memo = nullptr;
             bool fresh = false;  // the case had nothing in memory
@@ -744,11 +758,26 @@ Status Store::materialize(int64_t max_events) {
         return {};
     }
     const int64_t now = now_();
+    bool complete = false;  // server: every event is folded (not a step of max_events)
     Status done = transact([&]() -> Status {
         const int64_t mark = folded_seq();
         int64_t upto = opts_.server ? last_seq_ : max_event_seq();
         if (max_events > 0) upto = std::min(upto, mark + max_events);
+        complete = opts_.server && upto >= last_seq_;
         std::vector<std::string> ids;
+        // A server that knows the cases above the mark, all folded in memory, writes their rows
+        // without reading the range back (the read below only finds cases and their events).
+        if (complete && pending_cases_known_ && data_version() == pending_version_ &&
+            std::all_of(pending_cases_.begin(), pending_cases_.end(), [&](const std::string& id) {
+                auto it = memo_.find(id);
+                return it != memo_.end() && it->second.fold;
+            })) {
+            ids.assign(pending_cases_.begin(), pending_cases_.end());
+            std::sort(ids.begin(), ids.end());
+            for (const auto& id : ids)
+                if (Status st = refold(id, now); !st) return st;
+            return set_meta("folded_seq", std::to_string(upto));
+        }
         // The range's events of the cases without a fold in memory, by case: a case whose events
         // are all in the range folds from these instead of reading each event back by rowid
         // (events that arrive out of order drop their case's fold: over HTTP, devices' batches
@@ -787,7 +816,13 @@ Status Store::materialize(int64_t max_events) {
         return set_meta("folded_seq", std::to_string(upto));
     });
     if (done && !opts_.server && tx_depth_ == 0 && max_events <= 0) rows_behind_ = 0;  // committed (inside a
-    return done;                                                          // caller's transaction it may roll back)
+                                                                          // caller's transaction it may roll back)
+    if (done && complete) {  // a later rollback forgets this (abort_transaction)
+        pending_cases_.clear();
+        pending_cases_known_ = true;
+        pending_version_ = data_version();
+    }
+    return done;
 }
 
 Expected<std::vector<Event>> Store::case_events(const std::string& case_id) {
@@ -820,10 +855,15 @@ Expected<std::vector<Event>> Store::case_events(const std::string& case_id) {
 
 // ---- events by case (see Store::CaseTail) ----
 
-Status Store::load_case_tail() {
+int64_t Store::data_version() {
     Stmt& dv = stmt("PRAGMA data_version");
     const int64_t version = dv.step() ? dv.i64(0) : -1;
     dv.reset();
+    return version;
+}
+
+Status Store::load_case_tail() {
+    const int64_t version = data_version();
     if (tail_.loaded && (tail_checked_ || version == tail_.data_version)) {
         tail_checked_ = tx_depth_ > 0;
         return {};

@@ -10,6 +10,7 @@
 #include <functional>
 #include <limits>
 #include <unordered_map>
+#include <unordered_set>
 #include <map>
 #include <memory>
 #include <optional>
@@ -263,6 +264,16 @@ private:
     bool seq_dirty_ = false;
     std::set<std::string> deferred_folds_;  // cases to re-fold at the outer commit (see Rows)
     int rows_behind_ = -1;                  // device: events above the folded_seq mark? (-1: ask SQLite)
+    // Server: the cases of the events above the folded_seq mark, kept as they are inserted, so
+    // materialize() need not read the range back to find them (a read of every event: 5 % of an
+    // insert's time). Known only while nothing else could have stored events unseen: from an open
+    // with nothing to fold or a complete materialize, until a rollback, and while no other
+    // connection has written (data_version still pending_version_). A superset is harmless: a
+    // case's row is rewritten as it is.
+    bool pending_cases_known_ = false;
+    int64_t pending_version_ = -1;
+    std::unordered_set<std::string> pending_cases_;
+    int64_t data_version();  // PRAGMA data_version: changes when another connection commits
     int64_t max_event_seq();
     // What is kept in memory per case, found with one lookup per stored event (separate maps of
     // folds and of the newest events were 10 % of perf samples at 1M events, in cache misses;

@@ -14,6 +14,7 @@
 
 #include "fault_common.h"
 #include "faulty_vfs.h"
+#include "store/gather_vfs.h"
 #include "sync_harness.h"
 
 using namespace cl;
@@ -36,8 +37,11 @@ struct Scenario {
     std::function<::testing::AssertionResult(const Snapshot& before, const Snapshot& after, const Snapshot& got)> consistent;
 };
 
+// A WAL store runs on the gathering VFS (store/gather_vfs.h), as in production: faults are
+// injected under it, into the writes it gathers.
 std::unique_ptr<Store> open_store(const std::string& path, const Scenario& sc, bool faulty) {
-    auto s = Store::open(faulty ? "file:" + path + "?vfs=faulty" : path, sc.opts);
+    const std::string vfs = sc.opts.wal ? sql::gather_vfs("faulty") : "faulty";
+    auto s = Store::open(faulty ? "file:" + path + "?vfs=" + vfs : path, sc.opts);
     if (!s) {
         ADD_FAILURE() << "cannot open " << path << ": " << s.error().message;
         return nullptr;
