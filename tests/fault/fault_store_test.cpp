@@ -40,8 +40,12 @@ struct Scenario {
 // A WAL store runs on the gathering VFS (store/gather_vfs.h), as in production: faults are
 // injected under it, into the writes it gathers.
 std::unique_ptr<Store> open_store(const std::string& path, const Scenario& sc, bool faulty) {
-    const std::string vfs = sc.opts.wal ? sql::gather_vfs("faulty") : "faulty";
-    auto s = Store::open(faulty ? "file:" + path + "?vfs=" + vfs : path, sc.opts);
+    std::string uri = path;
+    if (faulty) {
+        fv::install();
+        uri = "file:" + path + "?vfs=" + (sc.opts.wal ? sql::gather_vfs("faulty") : "faulty");
+    }
+    auto s = Store::open(uri, sc.opts);
     if (!s) {
         ADD_FAILURE() << "cannot open " << path << ": " << s.error().message;
         return nullptr;
@@ -257,6 +261,63 @@ TEST(FaultStore, MaterializingCaseRowsIsAllOrNothing) {
         return st && store.unmaterialized() == 0;
     };
     run_all_modes("materialize", base, sc);
+}
+
+// (a3) A push that reaches materialize_lag writes every pending row inside its own transaction,
+// including the rows of cases an earlier, committed push touched. When that transaction fails
+// after writing them, those rows are pending again: the retry must write them too (the server's
+// list of pending cases must not have forgotten them with the rolled-back rows).
+TEST(FaultStore, RowsOfAnEarlierPushSurviveAFailedPushThatMaterialized) {
+    TempDir dir("lag-base");
+    std::string base = dir.file("server.db");
+    FakeClock clock;
+    PushRequest note_only, with_new_cases;
+    Caller caller;
+    {
+        ServerPeer server(clock, base);
+        ClientPeer a(clock, "alice", "north");
+        a.store->set_meta("device_id", "dalice");
+        std::string first = a.create_case(created_body("feedback", "Existing"));
+        synchronize(server, {&a});
+        ASSERT_EQ(server.store->case_count(), 1);  // rows caught up: the file opens with nothing pending
+        clock.now += 60000;
+        ASSERT_TRUE(a.record(first, ev::kNoteAdded, R"({"text":"called back"})"));
+        for (int i = 0; i < 3; ++i) a.create_case(created_body("aftercare", "New " + std::to_string(i)));
+        auto one = a.sync->next_push(1);
+        auto all = a.sync->next_push(1000);
+        ASSERT_TRUE(one && all);
+        ASSERT_EQ(one->events.size(), 1u);
+        ASSERT_EQ(all->events.size(), 4u);
+        note_only = *one;
+        with_new_cases = *all;
+        caller = a.caller;
+    }
+    Scenario sc;
+    sc.opts = server_opts();
+    sc.opts.materialize_lag = 3;  // the note alone stays pending; the second push writes rows
+    sc.now = clock.now;
+    auto push = [&](Store& store, const PushRequest& req) {
+        SyncServer server(store, [&] { return sc.now; });
+        return server.push(caller, req).rejected.empty();
+    };
+    sc.op = [&](Store& store) { return push(store, note_only) && push(store, with_new_cases); };
+    // Two transactions: a fault in the second leaves the first's state.
+    Snapshot first_only;
+    {
+        std::string ref = dir.file("first.db");
+        copy_db(base, ref);
+        auto s = open_store(ref, sc, false);
+        ASSERT_TRUE(s && push(*s, note_only));
+        first_only = snapshot_of(*s, sc.tomb_seq_in_compare);
+    }
+    sc.consistent = [&](const Snapshot& before, const Snapshot& after, const Snapshot& got) {
+        if (got == first_only) return ::testing::AssertionSuccess();
+        return before_or_after(before, after, got);
+    };
+    run_all_modes("lag", base, sc);
+    if (::testing::Test::HasFatalFailure()) return;
+    sc.cache_pages = 2;
+    run_all_modes("lag-spill", base, sc);
 }
 
 // (b) A retention sweep purging closed cases (each purge: delete events and row, write a
