@@ -620,9 +620,13 @@ Expected<ApplyResult> Store::apply_events(const std::vector<Event>& events, cons
         for (size_t i = 0; i < events.size(); ++i) {
             const Event& e = events[i];
             const std::string id = e.id();
-            auto pit = purged.find(e.case_id);
-            if (pit == purged.end()) pit = purged.emplace(e.case_id, any_purged && known_purged(e.case_id)).first;
-            if (pit->second) {
+            bool is_purged = false;
+            if (any_purged) {
+                auto pit = purged.find(e.case_id);
+                if (pit == purged.end()) pit = purged.emplace(e.case_id, known_purged(e.case_id)).first;
+                is_purged = pit->second;
+            }
+            if (is_purged) {
                 result.rejected.push_back({id, make_error("purged", "case " + e.case_id + " was purged under the retention policy")});
                 continue;
             }
@@ -662,7 +666,6 @@ Expected<ApplyResult> Store::apply_events(const std::vector<Event>& events, cons
             }
             result.inserted++;
             result.acks.emplace_back(id, seq);
-            if (pending_cases_known_) pending_cases_.insert(e.case_id);
             // One lookup for the case's tail and fold (the tail is loaded after a first use).
             CaseMemo* memo = nullptr;
             bool fresh = false;  // the case had nothing in memory
@@ -672,6 +675,12 @@ Expected<ApplyResult> Store::apply_events(const std::vector<Event>& events, cons
                 fresh = made;
                 memo->tail.push_back(sqlite3_last_insert_rowid(db_));
                 tail_.size++;
+            }
+            // Each case once between materializations: its memo marks it (a hash insert per
+            // event was 1 % of an insert), or the set dedupes it.
+            if (pending_cases_known_ && !(memo && memo->row_pending)) {
+                pending_cases_.insert(e.case_id);
+                if (memo) memo->row_pending = true;
             }
             if (rows == Rows::behind && !opts_.server && seq > 0) {
                 rows_behind_ = 1;  // the folded_seq mark tracks it
@@ -818,6 +827,8 @@ Status Store::materialize(int64_t max_events) {
     if (done && !opts_.server && tx_depth_ == 0 && max_events <= 0) rows_behind_ = 0;  // committed (inside a
                                                                           // caller's transaction it may roll back)
     if (done && complete) {  // a later rollback forgets this (abort_transaction)
+        for (const auto& id : pending_cases_)
+            if (auto it = memo_.find(id); it != memo_.end()) it->second.row_pending = false;
         pending_cases_.clear();
         pending_cases_known_ = true;
         pending_version_ = data_version();

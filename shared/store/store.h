@@ -289,6 +289,7 @@ private:
         uint64_t used = 0;                // the fold's last use
         size_t slot = 0;                  // its place in folded_ (while it has a fold)
         const std::string* key = nullptr; // the entry's key (set with the fold)
+        bool row_pending = false;         // server: in pending_cases_
     };
     std::unordered_map<std::string, CaseMemo> memo_;
     // The entries with a fold (nodes of memo_ do not move): eviction looks at these, not at
