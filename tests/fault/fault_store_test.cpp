@@ -175,6 +175,17 @@ StoreOptions client_opts() {
     return o;
 }
 
+// The server holds one case of a's ("Existing") with its row written (a read caught rows up, so
+// its file opens with nothing pending); the clock then moves a minute on. Returns the case id.
+std::string existing_case_caught_up(FakeClock& clock, ServerPeer& server, ClientPeer& a) {
+    a.store->set_meta("device_id", "dalice");
+    std::string first = a.create_case(created_body("feedback", "Existing"));
+    synchronize(server, {&a});
+    EXPECT_EQ(server.store->case_count(), 1);
+    clock.now += 60000;
+    return first;
+}
+
 // Closes a case: in progress, resolved, closed.
 void close_case(ClientPeer& c, const std::string& id, FakeClock& clock) {
     clock.now += 3600000;
@@ -243,11 +254,7 @@ TEST(FaultStore, MaterializingCaseRowsIsAllOrNothing) {
     {
         ServerPeer server(clock, base);
         ClientPeer a(clock, "alice", "north");
-        a.store->set_meta("device_id", "dalice");
-        std::string first = a.create_case(created_body("feedback", "Existing"));
-        synchronize(server, {&a});
-        ASSERT_EQ(server.store->case_count(), 1);  // a read: rows caught up
-        clock.now += 60000;
+        std::string first = existing_case_caught_up(clock, server, a);
         for (int i = 0; i < 4; ++i) a.create_case(created_body(i % 2 ? "feedback" : "aftercare", "New " + std::to_string(i)));
         ASSERT_TRUE(a.record(first, ev::kNoteAdded, R"({"text":"called back"})"));
         synchronize(server, {&a});  // pushed and pulled, not read: rows are behind
@@ -276,11 +283,7 @@ TEST(FaultStore, RowsOfAnEarlierPushSurviveAFailedPushThatMaterialized) {
     {
         ServerPeer server(clock, base);
         ClientPeer a(clock, "alice", "north");
-        a.store->set_meta("device_id", "dalice");
-        std::string first = a.create_case(created_body("feedback", "Existing"));
-        synchronize(server, {&a});
-        ASSERT_EQ(server.store->case_count(), 1);  // rows caught up: the file opens with nothing pending
-        clock.now += 60000;
+        std::string first = existing_case_caught_up(clock, server, a);
         ASSERT_TRUE(a.record(first, ev::kNoteAdded, R"({"text":"called back"})"));
         for (int i = 0; i < 3; ++i) a.create_case(created_body("aftercare", "New " + std::to_string(i)));
         auto one = a.sync->next_push(1);

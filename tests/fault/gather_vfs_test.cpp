@@ -72,7 +72,7 @@ TEST(FaultGatherVfs, CommitsAreWrittenInFewCallsAndReadBackWhole) {
                                          "CREATE TABLE t(k INTEGER PRIMARY KEY, v BLOB NOT NULL);");
         for (int batch = 0; batch < 40; ++batch) insert_rows(db, batch * 100, 100, 700);
         EXPECT_TRUE(rows_intact(db, 4000, 700));
-        sqlite3_close(db);
+        EXPECT_EQ(sqlite3_close(db), SQLITE_OK);
     }
     const sql::GatherStats after = sql::gather_stats();
     const int64_t asked = after.writes_gathered - before.writes_gathered;
@@ -85,11 +85,12 @@ TEST(FaultGatherVfs, CommitsAreWrittenInFewCallsAndReadBackWhole) {
     // Read back with SQLite's own VFS: every row, nothing else.
     sqlite3* plain = open_db(path, nullptr, "PRAGMA journal_mode=WAL;");
     EXPECT_TRUE(rows_intact(plain, 4000, 700));
-    sql::Stmt check(plain, "PRAGMA integrity_check");
-    ASSERT_TRUE(check.step());
-    EXPECT_EQ(check.text(0), "ok");
-    check.reset();
-    sqlite3_close(plain);
+    {
+        sql::Stmt check(plain, "PRAGMA integrity_check");
+        EXPECT_TRUE(check.step());
+        EXPECT_EQ(check.text(0), "ok");
+    }
+    EXPECT_EQ(sqlite3_close(plain), SQLITE_OK);
 }
 
 TEST(FaultGatherVfs, AnotherConnectionReadsEveryCommitOfAWriterThatDoesNotSync) {
@@ -106,8 +107,8 @@ TEST(FaultGatherVfs, AnotherConnectionReadsEveryCommitOfAWriterThatDoesNotSync) 
         insert_rows(writer, k, 1, 3000);
         ASSERT_TRUE(rows_intact(reader, k + 1, 3000)) << "after commit " << k;
     }
-    sqlite3_close(reader);
-    sqlite3_close(writer);
+    EXPECT_EQ(sqlite3_close(reader), SQLITE_OK);
+    EXPECT_EQ(sqlite3_close(writer), SQLITE_OK);
 }
 
 TEST(FaultGatherVfs, ServerStoresRunOnIt) {
