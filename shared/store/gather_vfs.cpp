@@ -92,49 +92,37 @@ int x_close(sqlite3_file* file) {
     return rc != SQLITE_OK ? rc : rc_close;
 }
 
+// Room for `need` bytes in f's buffer (grown by doubling from 64 KiB); false when memory is short.
+bool reserve(GatherFile* f, size_t need) {
+    if (need <= f->cap) return true;
+    size_t cap = f->cap ? f->cap : 64 * 1024;
+    while (cap < need) cap *= 2;
+    char* grown = static_cast<char*>(std::realloc(f->buf, cap));
+    if (!grown) return false;
+    f->buf = grown;
+    f->cap = cap;
+    return true;
+}
+
 int x_write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offset) {
     GatherFile* f = self(file);
     if (!f->gathers) return f->real->pMethods->xWrite(f->real, data, amount, offset);
     g_gathered.fetch_add(1, std::memory_order_relaxed);
     const size_t n = static_cast<size_t>(amount);
-    if (f->len > 0 && offset == f->off + static_cast<sqlite3_int64>(f->len) && f->len + n <= kMaxGather) {
-        if (f->len + n > f->cap) {
-            size_t cap = f->cap;
-            while (cap < f->len + n) cap *= 2;
-            char* grown = static_cast<char*>(std::realloc(f->buf, cap));
-            if (!grown) {  // no memory for more: write what is gathered, then this write directly
-                if (int rc = flush(f); rc != SQLITE_OK) return rc;
-                g_issued.fetch_add(1, std::memory_order_relaxed);
-                return f->real->pMethods->xWrite(f->real, data, amount, offset);
-            }
-            f->buf = grown;
-            f->cap = cap;
-        }
-        std::memcpy(f->buf + f->len, data, n);
-        f->len += n;
-        return SQLITE_OK;
+    const bool continues = f->len > 0 && offset == f->off + static_cast<sqlite3_int64>(f->len) && f->len + n <= kMaxGather;
+    if (!continues) {
+        // The WAL header, a frame rewritten in place, a full buffer: what is gathered goes
+        // first, then this write starts the next run.
+        if (int rc = flush(f); rc != SQLITE_OK) return rc;
+        f->off = offset;
     }
-    // Not a continuation (the WAL header, a frame rewritten in place, a full buffer): what is
-    // gathered goes first, then this write starts the next run.
-    if (int rc = flush(f); rc != SQLITE_OK) return rc;
-    if (n * 4 > kMaxGather) {
+    if (n * 4 > kMaxGather || !reserve(f, f->len + n)) {  // too big to gather, or no memory for it
+        if (int rc = flush(f); rc != SQLITE_OK) return rc;
         g_issued.fetch_add(1, std::memory_order_relaxed);
         return f->real->pMethods->xWrite(f->real, data, amount, offset);
     }
-    if (f->cap < n || !f->buf) {
-        size_t cap = 64 * 1024;
-        while (cap < n) cap *= 2;
-        char* fresh = static_cast<char*>(std::realloc(f->buf, cap));
-        if (!fresh) {
-            g_issued.fetch_add(1, std::memory_order_relaxed);
-            return f->real->pMethods->xWrite(f->real, data, amount, offset);
-        }
-        f->buf = fresh;
-        f->cap = cap;
-    }
-    std::memcpy(f->buf, data, n);
-    f->len = n;
-    f->off = offset;
+    std::memcpy(f->buf + f->len, data, n);
+    f->len += n;
     return SQLITE_OK;
 }
 
@@ -204,8 +192,10 @@ int x_unfetch(sqlite3_file* file, sqlite3_int64 offset, void* p) {
 
 // The methods, in the version of the base file's (a version-1 file has no shared memory).
 const sqlite3_io_methods* methods_for(int version) {
+    // SQLite reads the shared-memory and fetch methods only from files of version 2 and 3.
     static const std::array<sqlite3_io_methods, 3> table = [] {
         sqlite3_io_methods m{};
+        m.iVersion = 3;
         m.xClose = x_close;
         m.xRead = x_read;
         m.xWrite = x_write;
@@ -218,18 +208,16 @@ const sqlite3_io_methods* methods_for(int version) {
         m.xFileControl = x_file_control;
         m.xSectorSize = x_sector_size;
         m.xDeviceCharacteristics = x_device_characteristics;
-        sqlite3_io_methods v1 = m;
-        v1.iVersion = 1;
         m.xShmMap = x_shm_map;
         m.xShmLock = x_shm_lock;
         m.xShmBarrier = x_shm_barrier;
         m.xShmUnmap = x_shm_unmap;
-        sqlite3_io_methods v2 = m;
-        v2.iVersion = 2;
         m.xFetch = x_fetch;
         m.xUnfetch = x_unfetch;
-        m.iVersion = 3;
-        return std::array<sqlite3_io_methods, 3>{v1, v2, m};
+        std::array<sqlite3_io_methods, 3> t{m, m, m};
+        t[0].iVersion = 1;
+        t[1].iVersion = 2;
+        return t;
     }();
     return &table[version <= 1 ? 0 : version == 2 ? 1 : 2];
 }

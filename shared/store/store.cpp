@@ -776,17 +776,13 @@ Status Store::materialize(int64_t max_events) {
         std::vector<std::string> ids;
         // A server that knows the cases above the mark, all folded in memory, writes their rows
         // without reading the range back (the read below only finds cases and their events).
-        if (complete && pending_cases_known_ && data_version() == pending_version_ &&
+        const bool from_memory =
+            complete && pending_cases_known_ && data_version() == pending_version_ &&
             std::all_of(pending_cases_.begin(), pending_cases_.end(), [&](const std::string& id) {
                 auto it = memo_.find(id);
                 return it != memo_.end() && it->second.fold;
-            })) {
-            ids.assign(pending_cases_.begin(), pending_cases_.end());
-            std::sort(ids.begin(), ids.end());
-            for (const auto& id : ids)
-                if (Status st = refold(id, now); !st) return st;
-            return set_meta("folded_seq", std::to_string(upto));
-        }
+            });
+        if (from_memory) ids.assign(pending_cases_.begin(), pending_cases_.end());
         // The range's events of the cases without a fold in memory, by case: a case whose events
         // are all in the range folds from these instead of reading each event back by rowid
         // (events that arrive out of order drop their case's fold: over HTTP, devices' batches
@@ -794,7 +790,7 @@ Status Store::materialize(int64_t max_events) {
         // kMaxInRangeEvents the other cases are read back as before.
         constexpr size_t kMaxInRangeEvents = 1 << 17;
         std::unordered_map<std::string, std::vector<Event>> in_range;
-        {
+        if (!from_memory) {
             // Not DISTINCT in SQL: the planner then scanned the whole case index for it instead
             // of the seq range (found when retention re-checked after every purge).
             Stmt& s = stmt(opts_.server ? "SELECT " CL_EVENT_COLUMNS " FROM events WHERE rowid > ?1 AND rowid <= ?2"
@@ -816,16 +812,16 @@ Status Store::materialize(int64_t max_events) {
             if (s.last_rc() != SQLITE_DONE) return s.error("cannot list cases to fold");
             ids.reserve(seen.size());
             while (!seen.empty()) ids.push_back(std::move(seen.extract(seen.begin()).value()));
-            std::sort(ids.begin(), ids.end());
         }
+        std::sort(ids.begin(), ids.end());
         for (const auto& id : ids) {
             auto it = in_range.find(id);
             if (Status st = refold(id, now, it == in_range.end() ? nullptr : &it->second); !st) return st;
         }
         return set_meta("folded_seq", std::to_string(upto));
     });
-    if (done && !opts_.server && tx_depth_ == 0 && max_events <= 0) rows_behind_ = 0;  // committed (inside a
-                                                                          // caller's transaction it may roll back)
+    // Committed (inside a caller's transaction it may still roll back).
+    if (done && !opts_.server && tx_depth_ == 0 && max_events <= 0) rows_behind_ = 0;
     if (done && complete) {  // a later rollback forgets this (abort_transaction)
         for (const auto& id : pending_cases_)
             if (auto it = memo_.find(id); it != memo_.end()) it->second.row_pending = false;
