@@ -1,6 +1,21 @@
-# Post-build staging of client/www: fonts (subset to Latin when pyftsubset is available) and the
+# Post-build staging of client/www: fonts (subset to Latin when fontTools is available) and the
 # service worker's cache version (a hash of the shipped files, so an updated build replaces the cache).
+# Debian's python3-fonttools has the fontTools module but not the pyftsubset command (that is the
+# fonttools package): the module is run through the system python. Subset, each font is ~50 kB
+# instead of ~260 kB (gzip: 20 kB instead of 140 kB) and is read faster at start-up.
 find_program(PYFTSUBSET pyftsubset)
+set(SUBSET_COMMAND "")
+if(PYFTSUBSET)
+  set(SUBSET_COMMAND "${PYFTSUBSET}")
+else()
+  find_program(SYSTEM_PYTHON3 python3 PATHS /usr/bin NO_DEFAULT_PATH)
+  if(SYSTEM_PYTHON3)
+    execute_process(COMMAND "${SYSTEM_PYTHON3}" -c "import fontTools.subset" RESULT_VARIABLE has_fonttools OUTPUT_QUIET ERROR_QUIET)
+    if(has_fonttools EQUAL 0)
+      set(SUBSET_COMMAND "${SYSTEM_PYTHON3};-m;fontTools.subset")
+    endif()
+  endif()
+endif()
 foreach(pair "REGULAR;ui-regular.ttf" "BOLD;ui-bold.ttf")
   list(GET pair 0 var)
   list(GET pair 1 out)
@@ -9,11 +24,11 @@ foreach(pair "REGULAR;ui-regular.ttf" "BOLD;ui-bold.ttf")
     message(WARNING "font ${src} not found: the client falls back to ImGui's built-in font")
     continue()
   endif()
-  if(EXISTS "${WWW}/fonts/${out}" AND "${WWW}/fonts/${out}" IS_NEWER_THAN "${src}")
+  if(EXISTS "${WWW}/fonts/${out}" AND "${WWW}/fonts/${out}" IS_NEWER_THAN "${src}" AND "${WWW}/fonts/${out}" IS_NEWER_THAN "${CMAKE_CURRENT_LIST_FILE}")
     continue()
   endif()
-  if(PYFTSUBSET)
-    execute_process(COMMAND "${PYFTSUBSET}" "${src}" "--output-file=${WWW}/fonts/${out}"
+  if(SUBSET_COMMAND)
+    execute_process(COMMAND ${SUBSET_COMMAND} "${src}" "--output-file=${WWW}/fonts/${out}"
       "--unicodes=U+0020-007E,U+00A0-017F,U+2010-2027,U+2030-203A,U+20AC,U+2190-2193,U+2022,U+2026,U+2190-21FF,U+2713,U+2714,U+2715,U+2717,U+25B2-25BC,U+25CF,U+2605,U+2606"
       --layout-features=kern --no-hinting --desubroutinize RESULT_VARIABLE rc)
     if(NOT rc EQUAL 0)

@@ -1,5 +1,24 @@
 // Boot script of the web client (kept out of index.html: the server's CSP allows no inline script).
 (function () {
+    // The IndexedDB database of Emscripten's IDBFS for the /data mount, opened the way IDBFS.getDB
+    // opens it (name = mount point, version 21, store FILE_DATA indexed by timestamp); pre.js hands
+    // the connection to IDBFS. Resolves to null when it cannot be opened: IDBFS then tries itself
+    // and reports the error.
+    function openLocalDb() {
+      return new Promise(function (resolve) {
+        var req;
+        try { req = window.indexedDB && indexedDB.open('/data', 21); } catch (e) { req = null; }
+        if (!req) { resolve(null); return; }
+        req.onupgradeneeded = function (e) {
+          var db = e.target.result, tx = e.target.transaction;
+          var store = db.objectStoreNames.contains('FILE_DATA') ? tx.objectStore('FILE_DATA') : db.createObjectStore('FILE_DATA');
+          if (!store.indexNames.contains('timestamp')) store.createIndex('timestamp', 'timestamp', { unique: false });
+        };
+        req.onsuccess = function () { resolve(req.result); };
+        req.onerror = function (e) { e.preventDefault(); resolve(null); };
+        req.onblocked = function () { resolve(null); };
+      });
+    }
     document.getElementById('canvas').addEventListener('contextmenu', function (e) { e.preventDefault(); });
     var fill = document.getElementById('fill'), msg = document.getElementById('msg'), loader = document.getElementById('loader');
     var hidden = document.getElementById('text-input');
@@ -41,25 +60,17 @@
       print: function (t) { console.log(t); },
       printErr: function (t) { console.warn(t); }
     };
-    // The application script is requested first: its download (and the wasm's, preloaded by
-    // index.html) then runs while the WebGL2 probe below starts the browser's GPU process, which
-    // alone takes 0.5-0.9 s on a cold start in software GL (bench/js/coldstart.mjs).
+    // Start-up order (bench/js/coldstart.mjs measures it): the application script first, so its
+    // download and the wasm's (preloaded by index.html, like the fonts) run while the page starts;
+    // the local database's IndexedDB is opened now, so on a first visit the browser creates it while
+    // the wasm loads. The WebGL2 context is created later, in pre.js, while IDBFS reads that
+    // database: creating a context blocks this thread until the GPU process has made it.
     var s = document.createElement('script');
     s.src = 'closeloop.js';
     s.async = true;
     s.onerror = function () { Module.onAbort('the application files could not be loaded (offline before the first visit?).'); };
     document.body.appendChild(s);
-    // The probe creates the app's own context: on its canvas, at the size main.cpp creates its
-    // window with (device pixels) and with the attributes it asks GLFW for (no depth, stencil,
-    // alpha or antialiasing), so Emscripten's getContext later returns this context as it is:
-    // nothing to resize or create again once the wasm runs (cold first frame ~0.08 s sooner,
-    // warm reload ~0.1 s).
-    var canvas = document.getElementById('canvas'), dpr = window.devicePixelRatio || 1, box = canvas.getBoundingClientRect();
-    canvas.width = Math.round(box.width * dpr); canvas.height = Math.round(box.height * dpr);
-    var probeOk = !!canvas.getContext('webgl2', { antialias: false, depth: false, stencil: false, alpha: false });
-    if (!probeOk) {
-      Module.onAbort('this browser has no WebGL2.');
-    }
+    Module.localDb = openLocalDb();
     if ('serviceWorker' in navigator && location.protocol !== 'file:') {
       navigator.serviceWorker.register('sw.js').catch(function (e) { console.warn('service worker: ' + e); });
     }

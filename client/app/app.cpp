@@ -42,14 +42,6 @@ bool file_exists(const std::string& p) {
     return ::stat(p.c_str(), &st) == 0;
 }
 
-bool quick_check(Store& s) {
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(s.db(), "PRAGMA quick_check", -1, &st, nullptr) != SQLITE_OK) return false;
-    bool ok = sqlite3_step(st) == SQLITE_ROW && std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 0))) == "ok";
-    sqlite3_finalize(st);
-    return ok;
-}
-
 std::string trim(const std::string& s) {
     size_t a = s.find_first_not_of(" \t\r\n"), b = s.find_last_not_of(" \t\r\n");
     return a == std::string::npos ? std::string() : s.substr(a, b - a + 1);
@@ -103,10 +95,7 @@ void App::open_store() {
     options.wal = false;       // no shared memory in wasm
     options.exclusive = true;  // this tab's copy of the file has no other user
     auto opened = Store::open(db_path_, options);
-    bool healthy = opened.ok();
-    if (healthy) {
-        healthy = quick_check(**opened);
-    }
+    bool healthy = opened.ok();  // Store::open runs PRAGMA quick_check: a damaged file fails to open
     if (!healthy && file_exists(backup)) {
         toast("Local database was damaged; restored the last good copy", true);
         opened = Expected<std::unique_ptr<Store>>(make_error("reopen", ""));

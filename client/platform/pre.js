@@ -7,10 +7,15 @@ Module['preRun'].push(function () {
   FS.mount(IDBFS, {}, '/data');
   Module['persistLoadError'] = '';
   addRunDependency('closeloop-idbfs');
-  FS.syncfs(true, function (err) {
-    if (err) Module['persistLoadError'] = String(err && err.message || err);
-    performance.mark('closeloop:idbfs-loaded');
-    removeRunDependency('closeloop-idbfs');
+  // boot.js opened the database while the wasm loaded; IDBFS takes that connection from its cache.
+  var opened = Module['localDb'] || Promise.resolve(null);
+  opened.then(function (db) {
+    if (db && !IDBFS.dbs['/data']) IDBFS.dbs['/data'] = db;
+    FS.syncfs(true, function (err) {
+      if (err) Module['persistLoadError'] = String(err && err.message || err);
+      performance.mark('closeloop:idbfs-loaded');
+      removeRunDependency('closeloop-idbfs');
+    });
   });
   FS.mkdir('/fonts');
   ['ui-regular.ttf', 'ui-bold.ttf'].forEach(function (name) {
@@ -25,7 +30,23 @@ Module['preRun'].push(function () {
       console.warn('font ' + name + ' not loaded: ' + e);
     }).finally(function () { removeRunDependency(dep); });
   });
+  createGlContext();
 });
+
+// The app's WebGL2 context, created while IndexedDB and the fonts load: creating it blocks this
+// thread until the browser's GPU process has made it (0.1-0.3 s on a cold start in software GL).
+// It is made on the app's canvas, at the size main.cpp creates its window with (device pixels) and
+// with the attributes main.cpp asks GLFW for (no depth, stencil, alpha or antialiasing), so
+// Emscripten's getContext later returns this context as it is: nothing to resize or create again.
+function createGlContext() {
+  var canvas = Module['canvas'];
+  if (!canvas) return;
+  var dpr = window.devicePixelRatio || 1, box = canvas.getBoundingClientRect();
+  canvas.width = Math.round(box.width * dpr);
+  canvas.height = Math.round(box.height * dpr);
+  if (!canvas.getContext('webgl2', { antialias: false, depth: false, stencil: false, alpha: false }) && Module['onAbort'])
+    Module['onAbort']('this browser has no WebGL2.');
+}
 
 // Test bridge and shell helpers (the C side exports cl_test_state only in test builds).
 Module['testState'] = function () {

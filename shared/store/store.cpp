@@ -204,6 +204,77 @@ const char* const kMigrations[] = {
 };
 constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 
+// A new file gets the schema at kSchemaVersion in one script instead of replaying every migration.
+// The replay rebuilt tables and renamed them (7, 9), and each rename re-parses every schema entry:
+// ~11M instructions natively, and in the browser it made SQLite's parser and VM the hottest code
+// of the start-up, so the engine compiled both with its optimising tier on the two cores that were
+// starting the page (cold start, 2 cores: ~1 s of CPU). Must equal what the replay produces:
+// StoreSchema.NewFileEqualsReplayedMigrations compares the two. Bump it with every migration.
+constexpr int kFreshSchemaVersion = 11;
+const char* const kFreshSchema = R"sql(
+    CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+    CREATE TABLE events(
+        rowid INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        seq INTEGER,                 -- server sequence; NULL on a client until acknowledged
+        case_id TEXT NOT NULL,
+        device TEXT NOT NULL,
+        counter INTEGER NOT NULL,
+        hlc INTEGER NOT NULL,
+        lc INTEGER NOT NULL,
+        team TEXT NOT NULL,
+        author TEXT NOT NULL,
+        type TEXT NOT NULL,
+        v INTEGER NOT NULL,
+        body TEXT NOT NULL);
+    CREATE UNIQUE INDEX events_by_seq ON events(seq) WHERE seq IS NOT NULL;
+    CREATE INDEX events_pending ON events(rowid) WHERE seq IS NULL;
+    CREATE TABLE tombstones(
+        case_id TEXT PRIMARY KEY, reference TEXT NOT NULL, kind TEXT NOT NULL, team TEXT NOT NULL,
+        reason TEXT NOT NULL, closed_at INTEGER NOT NULL, purged_at INTEGER NOT NULL, seq INTEGER) WITHOUT ROWID;
+    CREATE INDEX tombstones_seq ON tombstones(seq);
+    CREATE TABLE case_search(n INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, text TEXT NOT NULL);
+    CREATE VIRTUAL TABLE case_fts USING fts5(text, content='case_search', content_rowid='n', tokenize='trigram');
+    CREATE TRIGGER case_search_ai AFTER INSERT ON case_search BEGIN
+        INSERT INTO case_fts(rowid, text) VALUES (new.n, new.text);
+    END;
+    CREATE TRIGGER case_search_ad AFTER DELETE ON case_search BEGIN
+        INSERT INTO case_fts(case_fts, rowid, text) VALUES ('delete', old.n, old.text);
+    END;
+    CREATE TRIGGER case_search_au AFTER UPDATE ON case_search BEGIN
+        INSERT INTO case_fts(case_fts, rowid, text) VALUES ('delete', old.n, old.text);
+        INSERT INTO case_fts(rowid, text) VALUES (new.n, new.text);
+    END;
+    CREATE TABLE case_search_pending(id TEXT PRIMARY KEY) WITHOUT ROWID;
+    CREATE TABLE cases(
+        id TEXT PRIMARY KEY NOT NULL,
+        reference TEXT NOT NULL,
+        kind TEXT NOT NULL, team TEXT NOT NULL, status TEXT NOT NULL, priority TEXT NOT NULL,
+        category TEXT NOT NULL, assignee TEXT NOT NULL, client_name TEXT NOT NULL,
+        title TEXT NOT NULL, description TEXT NOT NULL,
+        created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, closed_at INTEGER NOT NULL,
+        next_due INTEGER NOT NULL, overdue_steps INTEGER NOT NULL,
+        needs_escalation INTEGER NOT NULL, escalated INTEGER NOT NULL, legal_hold INTEGER NOT NULL,
+        conflicts INTEGER NOT NULL,
+        search TEXT NOT NULL,
+        json TEXT NOT NULL,
+        retention_from INTEGER NOT NULL DEFAULT -1);
+    CREATE INDEX cases_status ON cases(status, next_due);
+    CREATE INDEX cases_team ON cases(team, status);
+    CREATE INDEX cases_assignee ON cases(assignee, status);
+    CREATE INDEX cases_team_due ON cases(team, (CASE WHEN next_due = 0 THEN 1 ELSE 0 END), next_due, id);
+    CREATE INDEX cases_due_order ON cases((CASE WHEN next_due = 0 THEN 1 ELSE 0 END), next_due, id);
+    CREATE TABLE case_numbers(n INTEGER PRIMARY KEY, case_id TEXT NOT NULL UNIQUE);
+    CREATE TABLE events_of_case(case_no INTEGER NOT NULL, ev INTEGER NOT NULL, PRIMARY KEY(case_no, ev)) WITHOUT ROWID;
+    CREATE INDEX cases_updated ON cases(updated_at, id);
+    CREATE INDEX cases_reference ON cases(reference, id);
+    CREATE INDEX cases_client ON cases(client_name, id);
+    CREATE INDEX cases_attention ON cases(status, next_due, needs_escalation, escalated)
+        WHERE needs_escalation = 1 OR escalated = 1;
+    INSERT INTO meta(key, value) VALUES('case_index_upto', 0);
+)sql";
+static_assert(kFreshSchemaVersion == kSchemaVersion, "a migration was added: bring kFreshSchema up to it");
+
 }  // namespace
 
 Expected<std::unique_ptr<Store>> Store::open(const std::string& path, const StoreOptions& opts) {
@@ -282,9 +353,18 @@ Status Store::migrate() {
     if (version == kSchemaVersion) return {};
     // Every step in one transaction: an upgrade happens whole or not at all, and a new file
     // commits (and syncs) once instead of once per step.
+    bool fresh = false;
+    if (version == 0 && !opts_.replay_migrations) {
+        Stmt any(db_, "SELECT 1 FROM sqlite_master LIMIT 1");
+        fresh = any.ok() && !any.step() && any.last_rc() == SQLITE_DONE;  // a file with no schema at all
+    }  // finalized before the transaction
     return transact([&]() -> Status {
-        for (int i = version; i < kSchemaVersion; ++i)
-            if (Status s = sql::exec(db_, kMigrations[i]); !s) return s;
+        if (fresh) {
+            if (Status s = sql::exec(db_, kFreshSchema); !s) return s;
+        } else {
+            for (int i = version; i < kSchemaVersion; ++i)
+                if (Status s = sql::exec(db_, kMigrations[i]); !s) return s;
+        }
         return sql::exec(db_, ("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str());
     });
 }

@@ -51,6 +51,8 @@ struct StoreOptions {
     // the events stored since the last merge (at most this many) are found from memory.
     // 0 = the default: 65536 on a server, 8192 on a client.
     size_t case_index_tail = 0;
+    // Tests: build a new file by replaying every migration instead of the current schema's script.
+    bool replay_migrations = false;
 };
 
 struct StoredEvent {
