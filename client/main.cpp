@@ -1,5 +1,6 @@
 // closeloop web client: GLFW + WebGL2 + Dear ImGui, driven by emscripten_set_main_loop.
-// IDBFS is mounted and loaded by platform/pre.js before main() runs.
+// platform/pre.js mounts IDBFS and starts loading it before main() runs; main() sets up the window
+// and Dear ImGui while it loads, and the first frame after the load opens the app's database.
 #include <GLES3/gl3.h>
 #include <GLFW/glfw3.h>
 #include <emscripten.h>
@@ -12,6 +13,7 @@
 #include "imgui_impl_glfw.h"
 #include "imgui_impl_opengl3.h"
 #include "platform/browser.h"
+#include "platform/persistence.h"
 #include "ui/ui.h"
 
 namespace {
@@ -21,6 +23,7 @@ cl::App g_app;
 cl::ui::UiState g_ui;
 float g_dpr = 0;
 uint64_t g_frame = 0;
+bool g_app_open = false;
 
 // Keeps the drawing buffer at device pixels while the canvas is laid out in CSS pixels; ImGui
 // works in device pixels (GLFW's mouse coordinates are scaled by canvas.width / CSS width), and
@@ -53,6 +56,13 @@ EM_BOOL on_wheel(int, const EmscriptenWheelEvent* ev, void*) {
 }
 
 void frame() {
+    // Until IndexedDB is loaded the loading screen stays up and nothing is drawn.
+    if (!g_app_open) {
+        if (!cl::platform::local_data_loaded()) return;
+        g_app_open = true;
+        g_app.init("/data/closeloop.db");
+        EM_ASM({ performance.mark('closeloop:app-init'); });
+    }
     fit_canvas();
     glfwPollEvents();
     g_app.tick(cl::platform::now_ms());
@@ -95,11 +105,10 @@ uint64_t bridge_frame() { return g_frame; }
 int main() {
     // Start-up marks (performance.mark): bench/js/coldstart.mjs reports where a cold start goes.
     EM_ASM({ performance.mark('closeloop:main'); });
-    // The store first: opening it needs no GPU, and the browser's GPU process is still starting
-    // (boot.js began it; the first WebGL call that waits for it blocks until it is up), so the
-    // store's ~0.1 s runs while it starts instead of after.
-    g_app.init("/data/closeloop.db");
-    EM_ASM({ performance.mark('closeloop:app-init'); });
+    // The window, Dear ImGui and its shaders first, while IndexedDB loads: their WebGL calls wait
+    // for the GPU process (compiling the shaders takes it ~0.1 s in software GL), which then
+    // overlaps with the load instead of following it. The store is opened by the first frame
+    // after the load (frame()).
     if (!glfwInit()) return 1;
     glfwWindowHint(GLFW_CLIENT_API, GLFW_OPENGL_ES_API);
     glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
@@ -107,7 +116,7 @@ int main() {
     glfwWindowHint(GLFW_DEPTH_BITS, 0);
     glfwWindowHint(GLFW_STENCIL_BITS, 0);
     glfwWindowHint(GLFW_ALPHA_BITS, 0);  // ImGui draws opaque 2D: no depth, stencil or alpha buffers
-    // Created at the size fit_canvas() wants (device pixels), the size boot.js gave the canvas
+    // Created at the size fit_canvas() wants (device pixels), the size pre.js gave the canvas
     // before it created its WebGL2 context: no resize of the drawing buffer at start-up.
     double css_w = 1280, css_h = 800;
     cl::platform::canvas_css_size(&css_w, &css_h);
@@ -130,6 +139,7 @@ int main() {
     // (fullscreen request, see fit_canvas). Its wheel handling is reproduced here.
     emscripten_set_wheel_callback("#canvas", nullptr, false, on_wheel);
     ImGui_ImplOpenGL3_Init("#version 300 es");
+    ImGui_ImplOpenGL3_CreateDeviceObjects();  // compiled now, not in the first frame
     // Clipboard: copy goes to the browser clipboard; paste arrives through the page's paste event
     // (browsers only hand clipboard contents to a paste event), typed into the focused field.
     ImGuiPlatformIO& pio = ImGui::GetPlatformIO();

@@ -2,22 +2,27 @@
 (function () {
     // The IndexedDB database of Emscripten's IDBFS for the /data mount, opened the way IDBFS.getDB
     // opens it (name = mount point, version 21, store FILE_DATA indexed by timestamp); pre.js hands
-    // the connection to IDBFS. Resolves to null when it cannot be opened: IDBFS then tries itself
-    // and reports the error.
+    // the connection to IDBFS. State for pre.js: created (this open made the database: a first
+    // visit, nothing to load; known at the upgrade, before the open completes), db (the connection),
+    // done (the open is over; db stays null when it failed: IDBFS then tries itself and reports the
+    // error); listeners run at each change.
     function openLocalDb() {
-      return new Promise(function (resolve) {
-        var req;
-        try { req = window.indexedDB && indexedDB.open('/data', 21); } catch (e) { req = null; }
-        if (!req) { resolve(null); return; }
-        req.onupgradeneeded = function (e) {
-          var db = e.target.result, tx = e.target.transaction;
-          var store = db.objectStoreNames.contains('FILE_DATA') ? tx.objectStore('FILE_DATA') : db.createObjectStore('FILE_DATA');
-          if (!store.indexNames.contains('timestamp')) store.createIndex('timestamp', 'timestamp', { unique: false });
-        };
-        req.onsuccess = function () { resolve(req.result); };
-        req.onerror = function (e) { e.preventDefault(); resolve(null); };
-        req.onblocked = function () { resolve(null); };
-      });
+      var local = { created: false, db: null, done: false, listeners: [] };
+      var changed = function () { local.listeners.slice().forEach(function (f) { f(); }); };
+      var req;
+      try { req = window.indexedDB && indexedDB.open('/data', 21); } catch (e) { req = null; }
+      if (!req) { local.done = true; return local; }
+      req.onupgradeneeded = function (e) {
+        var db = e.target.result, tx = e.target.transaction;
+        var store = db.objectStoreNames.contains('FILE_DATA') ? tx.objectStore('FILE_DATA') : db.createObjectStore('FILE_DATA');
+        if (!store.indexNames.contains('timestamp')) store.createIndex('timestamp', 'timestamp', { unique: false });
+        local.created = e.oldVersion === 0;
+        changed();
+      };
+      req.onsuccess = function () { local.db = req.result; local.done = true; changed(); };
+      req.onerror = function (e) { e.preventDefault(); local.done = true; changed(); };
+      req.onblocked = function () { local.done = true; changed(); };
+      return local;
     }
     document.getElementById('canvas').addEventListener('contextmenu', function (e) { e.preventDefault(); });
     var fill = document.getElementById('fill'), msg = document.getElementById('msg'), loader = document.getElementById('loader');

@@ -139,10 +139,10 @@ async function settle() {
 // The client's start-up marks (pre.js, main.cpp), in the order they happen.
 const kMarks = [
   ['wasm-ready', 'wasm compiled and instantiated (preRun)'],
-  ['idbfs-loaded', 'IndexedDB loaded into /data (IDBFS); the WebGL2 context was created meanwhile (pre.js)'],
-  ['main', 'main() entered (IndexedDB and fonts in)'],
-  ['app-init', 'App::init done (SQLite store opened)'],
-  ['gl-imgui', 'GLFW window on that context, Dear ImGui and fonts set up'],
+  ['idbfs-loaded', 'local data ready: IndexedDB loaded into /data, or known empty (a first visit: boot.js created the database)'],
+  ['main', 'main() entered (fonts in; pre.js created the WebGL2 context before)'],
+  ['gl-imgui', 'GLFW window on that context, Dear ImGui, fonts and shaders set up'],
+  ['app-init', 'App::init done in the first frame after the local data is ready (SQLite store opened)'],
   ['frame1', 'first frame drawn (the loading screen is still up)'],
 ];
 const coldMarks = Object.fromEntries(kMarks.map(([k]) => [k, []]));

@@ -170,10 +170,9 @@ void App::tick(int64_t now) {
             flush_count_++;
         }
     }
-    if (dirty_ && now - dirty_at_ >= kFlushDebounceMs && !platform::persist_flush_running()) {
+    if (dirty_ && now - dirty_at_ >= kFlushDebounceMs && !platform::persist_flush_running() && platform::persist_flush_start()) {
         dirty_ = false;
         save_state_ = SaveState::Saving;
-        platform::persist_flush_start();
     }
 
     // Network results.

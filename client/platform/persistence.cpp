@@ -27,6 +27,8 @@ EM_JS(void, cl_js_syncfs_out, (), {
     });
 });
 
+EM_JS(int, cl_js_local_data_loaded, (), { return Module['localDataLoaded'] ? 1 : 0; });
+
 EM_JS(char*, cl_js_load_error, (), {
     var msg = Module['persistLoadError'] || "";
     var n = lengthBytesUTF8(msg) + 1;
@@ -37,6 +39,8 @@ EM_JS(char*, cl_js_load_error, (), {
 
 namespace cl::platform {
 
+bool local_data_loaded() { return cl_js_local_data_loaded() != 0; }
+
 std::string persist_load_error() {
     char* p = cl_js_load_error();
     std::string s(p);
@@ -45,7 +49,7 @@ std::string persist_load_error() {
 }
 
 bool persist_flush_start() {
-    if (g_running) return false;
+    if (g_running || !local_data_loaded()) return false;
     g_running = true;
     cl_js_syncfs_out();
     return true;

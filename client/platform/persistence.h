@@ -1,11 +1,16 @@
-// IndexedDB persistence of /data (IDBFS). The mount and initial load happen in pre.js before
-// main(). Flushes are asynchronous: request one after each committed action; completions are
+// IndexedDB persistence of /data (IDBFS). pre.js mounts /data and starts its initial load before
+// main(); main() sets up the window and Dear ImGui meanwhile, and the app opens its database once
+// local_data_loaded() says the load is over. Flushes are asynchronous: request one after each committed action; completions are
 // queued and drained once per frame, so "saved" is shown only after the browser confirmed it.
 #pragma once
 #include <cstdint>
 #include <string>
 
 namespace cl::platform {
+
+// The initial load from IndexedDB is over (loaded, or failed: see persist_load_error). Nothing
+// may read or write /data before, and no flush may start: it would replace the stored copy.
+bool local_data_loaded();
 
 // Error text from the initial load ("" = loaded fine).
 std::string persist_load_error();

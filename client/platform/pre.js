@@ -1,22 +1,43 @@
-// Runs before main(): mounts IndexedDB-backed storage at /data and loads it, and fetches the UI
-// fonts, holding main() back (run dependencies) until both are ready. main() never blocks.
+// Runs before main(): mounts IndexedDB-backed storage at /data and starts loading it (main() sets
+// up the window and Dear ImGui meanwhile; the app opens its database when Module.localDataLoaded is
+// set), fetches the UI fonts, holding main() back (run dependencies) until they are in, and creates
+// the WebGL2 context. main() never blocks.
 Module['preRun'] = Module['preRun'] || [];
 Module['preRun'].push(function () {
   performance.mark('closeloop:wasm-ready');  // compiled and instantiated (a start-up mark, see main.cpp)
   FS.mkdir('/data');
   FS.mount(IDBFS, {}, '/data');
   Module['persistLoadError'] = '';
-  addRunDependency('closeloop-idbfs');
-  // boot.js opened the database while the wasm loaded; IDBFS takes that connection from its cache.
-  var opened = Module['localDb'] || Promise.resolve(null);
-  opened.then(function (db) {
-    if (db && !IDBFS.dbs['/data']) IDBFS.dbs['/data'] = db;
-    FS.syncfs(true, function (err) {
-      if (err) Module['persistLoadError'] = String(err && err.message || err);
-      performance.mark('closeloop:idbfs-loaded');
-      removeRunDependency('closeloop-idbfs');
-    });
-  });
+  Module['localDataLoaded'] = false;
+  // boot.js opened the database while the wasm loaded (see openLocalDb there); IDBFS takes that
+  // connection from its cache. A database that this open created (a first visit) holds nothing,
+  // so there is nothing to load: the app may start as soon as that is known.
+  var local = Module['localDb'] || { created: false, db: null, done: true, listeners: [] };
+  var settled = false;
+  var loaded = function () {
+    performance.mark('closeloop:idbfs-loaded');
+    Module['localDataLoaded'] = true;
+  };
+  var useConnection = function () {
+    if (local.db && !IDBFS.dbs['/data']) IDBFS.dbs['/data'] = local.db;
+  };
+  var onLocalDb = function () {
+    if (settled) { useConnection(); return; }
+    if (local.created) {
+      settled = true;
+      useConnection();
+      loaded();
+    } else if (local.done) {
+      settled = true;
+      useConnection();
+      FS.syncfs(true, function (err) {
+        if (err) Module['persistLoadError'] = String(err && err.message || err);
+        loaded();
+      });
+    }
+  };
+  local.listeners.push(onLocalDb);
+  onLocalDb();
   FS.mkdir('/fonts');
   ['ui-regular.ttf', 'ui-bold.ttf'].forEach(function (name) {
     var dep = 'closeloop-font-' + name;
