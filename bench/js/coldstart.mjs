@@ -207,7 +207,7 @@ const env = `headless Chromium (SwiftShader: software WebGL2), closeloop-server 
 if (cold.length) {
   fig('first frame, cold (new profile)', 'ms', cold, `navigation start -> first frame drawn; empty profile each run, navigated once the launched browser was quiet (waited ${settled.join(' / ')} ms); ${env}`, { msWall: true });
   // where the cold start goes (resource timing): boot.js probes WebGL2 before it requests closeloop.js
-  if (jsStart.length) fig('closeloop.js requested, cold', 'ms', jsStart, 'navigation start -> boot.js appends the loader script (after its WebGL2 probe); part of the cold start', { msWall: true });
+  if (jsStart.length) fig('closeloop.js requested, cold', 'ms', jsStart, 'navigation start -> boot.js appends the loader script; part of the cold start', { msWall: true });
   for (const [k, what] of kMarks)
     if (coldMarks[k].length) fig(`start-up mark, cold: ${k}`, 'ms', coldMarks[k], `navigation start -> ${what}; performance.mark in the client`, { msWall: true });
   if (wasmEnd.length) fig('closeloop.wasm received, cold', 'ms', wasmEnd, 'navigation start -> closeloop.wasm responseEnd; the rest up to the first frame is compile, IDBFS, app and GL start', { msWall: true });

@@ -33,6 +33,37 @@ using sql::Stmt;
 #define CL_EVENT_COLUMNS "device, counter, hlc, lc, case_id, team, author, type, v, body"
 #define CL_EVENT_COLUMNS_OF_E "e.device, e.counter, e.hlc, e.lc, e.case_id, e.team, e.author, e.type, e.v, e.body"
 
+// The columns of the events table (schema 1) and of the cases table (schema 7), as written by
+// their migrations and by kFreshSchema below. SQLite keeps the text: a new file and a migrated one
+// must store the same. A later migration that changes a table writes its own definition.
+#define CL_EVENTS_TABLE_COLUMNS "\n" \
+    "        rowid INTEGER PRIMARY KEY,\n" \
+    "        id TEXT NOT NULL UNIQUE,\n" \
+    "        seq INTEGER,                 -- server sequence; NULL on a client until acknowledged\n" \
+    "        case_id TEXT NOT NULL,\n" \
+    "        device TEXT NOT NULL,\n" \
+    "        counter INTEGER NOT NULL,\n" \
+    "        hlc INTEGER NOT NULL,\n" \
+    "        lc INTEGER NOT NULL,\n" \
+    "        team TEXT NOT NULL,\n" \
+    "        author TEXT NOT NULL,\n" \
+    "        type TEXT NOT NULL,\n" \
+    "        v INTEGER NOT NULL,\n" \
+    "        body TEXT NOT NULL"
+#define CL_CASES_TABLE_COLUMNS "\n" \
+    "        id TEXT PRIMARY KEY NOT NULL,\n" \
+    "        reference TEXT NOT NULL,\n" \
+    "        kind TEXT NOT NULL, team TEXT NOT NULL, status TEXT NOT NULL, priority TEXT NOT NULL,\n" \
+    "        category TEXT NOT NULL, assignee TEXT NOT NULL, client_name TEXT NOT NULL,\n" \
+    "        title TEXT NOT NULL, description TEXT NOT NULL,\n" \
+    "        created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, closed_at INTEGER NOT NULL,\n" \
+    "        next_due INTEGER NOT NULL, overdue_steps INTEGER NOT NULL,\n" \
+    "        needs_escalation INTEGER NOT NULL, escalated INTEGER NOT NULL, legal_hold INTEGER NOT NULL,\n" \
+    "        conflicts INTEGER NOT NULL,\n" \
+    "        search TEXT NOT NULL,\n" \
+    "        json TEXT NOT NULL,\n" \
+    "        retention_from INTEGER NOT NULL DEFAULT -1"
+
 namespace {
 
 // Each entry upgrades user_version i -> i+1. Never edit a shipped entry: append a new one.
@@ -40,20 +71,7 @@ const char* const kMigrations[] = {
     // 1: the core schema
     R"sql(
     CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-    CREATE TABLE IF NOT EXISTS events(
-        rowid INTEGER PRIMARY KEY,
-        id TEXT NOT NULL UNIQUE,
-        seq INTEGER,                 -- server sequence; NULL on a client until acknowledged
-        case_id TEXT NOT NULL,
-        device TEXT NOT NULL,
-        counter INTEGER NOT NULL,
-        hlc INTEGER NOT NULL,
-        lc INTEGER NOT NULL,
-        team TEXT NOT NULL,
-        author TEXT NOT NULL,
-        type TEXT NOT NULL,
-        v INTEGER NOT NULL,
-        body TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS events()sql" CL_EVENTS_TABLE_COLUMNS R"sql();
     CREATE INDEX IF NOT EXISTS events_by_case ON events(case_id, hlc, lc, device, counter);
     CREATE UNIQUE INDEX IF NOT EXISTS events_by_seq ON events(seq) WHERE seq IS NOT NULL;
     CREATE INDEX IF NOT EXISTS events_pending ON events(rowid) WHERE seq IS NULL;
@@ -130,19 +148,7 @@ const char* const kMigrations[] = {
     // (closure_time()), so a sweep decides from the row without folding the case; -1 marks a row
     // written before, which the sweep folds instead.
     R"sql(
-    CREATE TABLE cases_v7(
-        id TEXT PRIMARY KEY NOT NULL,
-        reference TEXT NOT NULL,
-        kind TEXT NOT NULL, team TEXT NOT NULL, status TEXT NOT NULL, priority TEXT NOT NULL,
-        category TEXT NOT NULL, assignee TEXT NOT NULL, client_name TEXT NOT NULL,
-        title TEXT NOT NULL, description TEXT NOT NULL,
-        created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, closed_at INTEGER NOT NULL,
-        next_due INTEGER NOT NULL, overdue_steps INTEGER NOT NULL,
-        needs_escalation INTEGER NOT NULL, escalated INTEGER NOT NULL, legal_hold INTEGER NOT NULL,
-        conflicts INTEGER NOT NULL,
-        search TEXT NOT NULL,
-        json TEXT NOT NULL,
-        retention_from INTEGER NOT NULL DEFAULT -1);
+    CREATE TABLE cases_v7()sql" CL_CASES_TABLE_COLUMNS R"sql();
     INSERT INTO cases_v7(id, reference, kind, team, status, priority, category, assignee, client_name, title, description,
                          created_at, updated_at, closed_at, next_due, overdue_steps, needs_escalation, escalated, legal_hold,
                          conflicts, search, json)
@@ -213,20 +219,7 @@ constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 constexpr int kFreshSchemaVersion = 11;
 const char* const kFreshSchema = R"sql(
     CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-    CREATE TABLE events(
-        rowid INTEGER PRIMARY KEY,
-        id TEXT NOT NULL UNIQUE,
-        seq INTEGER,                 -- server sequence; NULL on a client until acknowledged
-        case_id TEXT NOT NULL,
-        device TEXT NOT NULL,
-        counter INTEGER NOT NULL,
-        hlc INTEGER NOT NULL,
-        lc INTEGER NOT NULL,
-        team TEXT NOT NULL,
-        author TEXT NOT NULL,
-        type TEXT NOT NULL,
-        v INTEGER NOT NULL,
-        body TEXT NOT NULL);
+    CREATE TABLE events()sql" CL_EVENTS_TABLE_COLUMNS R"sql();
     CREATE UNIQUE INDEX events_by_seq ON events(seq) WHERE seq IS NOT NULL;
     CREATE INDEX events_pending ON events(rowid) WHERE seq IS NULL;
     CREATE TABLE tombstones(
@@ -246,19 +239,7 @@ const char* const kFreshSchema = R"sql(
         INSERT INTO case_fts(rowid, text) VALUES (new.n, new.text);
     END;
     CREATE TABLE case_search_pending(id TEXT PRIMARY KEY) WITHOUT ROWID;
-    CREATE TABLE cases(
-        id TEXT PRIMARY KEY NOT NULL,
-        reference TEXT NOT NULL,
-        kind TEXT NOT NULL, team TEXT NOT NULL, status TEXT NOT NULL, priority TEXT NOT NULL,
-        category TEXT NOT NULL, assignee TEXT NOT NULL, client_name TEXT NOT NULL,
-        title TEXT NOT NULL, description TEXT NOT NULL,
-        created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, closed_at INTEGER NOT NULL,
-        next_due INTEGER NOT NULL, overdue_steps INTEGER NOT NULL,
-        needs_escalation INTEGER NOT NULL, escalated INTEGER NOT NULL, legal_hold INTEGER NOT NULL,
-        conflicts INTEGER NOT NULL,
-        search TEXT NOT NULL,
-        json TEXT NOT NULL,
-        retention_from INTEGER NOT NULL DEFAULT -1);
+    CREATE TABLE cases()sql" CL_CASES_TABLE_COLUMNS R"sql();
     CREATE INDEX cases_status ON cases(status, next_due);
     CREATE INDEX cases_team ON cases(team, status);
     CREATE INDEX cases_assignee ON cases(assignee, status);
