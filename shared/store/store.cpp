@@ -298,11 +298,7 @@ Expected<std::unique_ptr<Store>> Store::open(const std::string& path, const Stor
     // kernel). Mapped, the database file is read from the OS page cache without a system call.
     if (opts.server) (void)sql::exec(s->db_, "PRAGMA mmap_size=1073741824; PRAGMA cache_size=-131072;");
 #endif
-    {
-        Stmt check(s->db_, "PRAGMA quick_check");
-        if (!check.ok() || !check.step() || check.text(0) != "ok")
-            return make_error("corrupt", "database '" + path + "' failed its integrity check");
-    }
+    if (Status st = s->check_integrity(); !st) return make_error("corrupt", "database '" + path + "' " + st.error().message);
     if (Status st = s->migrate(); !st) return st.error();
     if (Status st = s->key_events_by_seq(); !st) return st.error();
     if (Status st = s->prepare_search_index(); !st) return st.error();
@@ -321,6 +317,31 @@ Store::~Store() {
     stmt_at_.clear();
     stmts_.clear();
     if (db_) sqlite3_close_v2(db_);
+}
+
+// PRAGMA quick_check table by table: every b-tree page of every table and index is read and
+// checked, as by the plain pragma, but a full-text table's own check is left out. That check (FTS5
+// runs it even for a quick_check) re-reads the whole trigram index against its content: 40 % of
+// opening a device's file of 10k cases (natively 180 of 450 ms), on every start of the app, for an
+// index that is derived data. What the per-table form does not do is count pages that belong to
+// nothing (a leak of space, not of data).
+Status Store::check_integrity() {
+    std::vector<std::string> tables;
+    {
+        Stmt list(db_, "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type IN ('table', 'shadow')");
+        while (list.step()) tables.push_back(list.text(0));
+        if (list.last_rc() != SQLITE_DONE) return make_error("corrupt", std::string("cannot list its tables: ") + sqlite3_errmsg(db_));
+    }
+    for (const auto& table : tables) {
+        std::string quoted = "\"";
+        for (char c : table) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+        quoted += "\"";
+        Stmt check(db_, ("PRAGMA main.quick_check(" + quoted + ")").c_str());
+        if (!check.ok() || !check.step() || check.text(0) != "ok")
+            return make_error("corrupt", "failed its integrity check (table " + table + ": " +
+                                             (check.ok() && check.last_rc() == SQLITE_ROW ? check.text(0) : std::string(sqlite3_errmsg(db_))) + ")");
+    }
+    return {};
 }
 
 Status Store::migrate() {

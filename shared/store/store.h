@@ -234,6 +234,7 @@ public:
 
 private:
     Store() = default;
+    Status check_integrity();
     Status migrate();
     void reset_statements();
     void abort_transaction();

@@ -1,8 +1,10 @@
-// A new database file gets the current schema from one script (store.cpp, kFreshSchema) instead of
-// replaying every migration; both ways must give the same database.
+// Opening a store: a new database file gets the current schema from one script (store.cpp,
+// kFreshSchema) instead of replaying every migration, and both ways must give the same database;
+// an existing file is checked table by table, and a damaged one is refused.
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -115,6 +117,49 @@ TEST(StoreSchema, FileWithTablesButNoVersionIsMigrated) {
     EXPECT_EQ((*s)->meta("kept").value_or(""), "yes");
     EXPECT_GT(user_version((*s)->db()), 0);
     s->reset();
+    remove_db(path);
+}
+
+// The per-table check (Store::check_integrity) finds a damaged page in an ordinary table, and the
+// open fails with "corrupt" (the client then restores its last good copy).
+TEST(StoreIntegrity, DamagedTablePageIsRefused) {
+    const std::string path = ::testing::TempDir() + "closeloop_damaged.db";
+    remove_db(path);
+    StoreOptions opts;
+    opts.server = false;
+    opts.wal = false;
+    int64_t page_size = 0, root = 0;
+    {
+        auto s = Store::open(path, opts);
+        ASSERT_TRUE(s.ok()) << s.error().message;
+        // Enough rows for meta to span several pages (its root becomes an interior page).
+        ASSERT_TRUE(sql::exec((*s)->db(), "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 2000)"
+                                          " INSERT INTO meta(key, value) SELECT 'filler-' || x, hex(randomblob(60)) FROM n").ok());
+        sql::Stmt ps((*s)->db(), "PRAGMA page_size");
+        ASSERT_TRUE(ps.step());
+        page_size = ps.i64(0);
+        sql::Stmt rp((*s)->db(), "SELECT rootpage FROM sqlite_master WHERE name = 'meta'");
+        ASSERT_TRUE(rp.step());
+        root = rp.i64(0);
+    }
+    {
+        auto s = Store::open(path, opts);  // healthy: opens
+        ASSERT_TRUE(s.ok()) << s.error().message;
+        EXPECT_TRUE((*s)->meta("filler-1500").has_value());
+    }
+    ASSERT_GT(root, 1);
+    {
+        // Everything after the page header (cell pointers and cells) overwritten.
+        std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+        ASSERT_TRUE(f.good());
+        f.seekp((root - 1) * page_size + 12);
+        std::string junk(static_cast<size_t>(page_size - 12), '\xff');
+        f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+        ASSERT_TRUE(f.good());
+    }
+    auto damaged = Store::open(path, opts);
+    ASSERT_FALSE(damaged.ok());
+    EXPECT_EQ(damaged.error().code, "corrupt") << damaged.error().message;
     remove_db(path);
 }
 
