@@ -21,21 +21,7 @@ namespace {
 constexpr int64_t kFlushDebounceMs = 120;
 constexpr int64_t kAutoSyncMs = 30000;
 constexpr int64_t kSyncAfterEditMs = 2000;
-
-bool copy_file(const std::string& from, const std::string& to) {
-    FILE* in = std::fopen(from.c_str(), "rb");
-    if (!in) return false;
-    FILE* out = std::fopen(to.c_str(), "wb");
-    if (!out) { std::fclose(in); return false; }
-    char buf[65536];
-    size_t n;
-    bool ok = true;
-    while ((n = std::fread(buf, 1, sizeof buf, in)) > 0)
-        if (std::fwrite(buf, 1, n, out) != n) { ok = false; break; }
-    std::fclose(in);
-    if (std::fclose(out) != 0) ok = false;
-    return ok;
-}
+constexpr int64_t kBackupDelayMs = 2000;  // after the first tick: the start-up frames go first
 
 bool file_exists(const std::string& p) {
     struct stat st;
@@ -101,7 +87,7 @@ void App::open_store() {
         opened = Expected<std::unique_ptr<Store>>(make_error("reopen", ""));
         std::remove(db_path_.c_str());
         std::remove((db_path_ + "-journal").c_str());  // the damaged file's, not the copy's
-        copy_file(backup, db_path_);
+        platform::copy_local_file(backup, db_path_);
         opened = Store::open(db_path_, options);
     }
     if (!opened.ok()) {
@@ -110,8 +96,10 @@ void App::open_store() {
     }
     store_ = std::move(*opened);
     sync_ = std::make_unique<SyncClient>(*store_);
-    // Keep a last good copy for recovery (written on the next flush).
-    copy_file(db_path_, backup);
+    // A last good copy for recovery (written to IndexedDB by the next flush) is taken once the
+    // first frames are out (tick()): copying a large store takes a while, and the start waits for
+    // nothing it does not need.
+    backup_due_ = true;
     if (auto s = store_->meta("last_sync")) last_sync_ = std::atoll(s->c_str());
     if (auto p = store_->meta("sla_policy")) {
         auto pol = policy_from_json(*p);
@@ -155,6 +143,13 @@ void App::set_session_for_test(const Session& s) {
 
 void App::tick(int64_t now) {
     now_ = now;
+    if (backup_due_ && store_) {
+        if (backup_after_ == 0) backup_after_ = now + kBackupDelayMs;
+        if (now >= backup_after_) {
+            backup_due_ = false;
+            if (!platform::copy_local_file(db_path_, db_path_ + ".good")) std::remove((db_path_ + ".good").c_str());
+        }
+    }
     // Persistence completions.
     bool ok = false;
     std::string err;
@@ -360,6 +355,7 @@ void App::logout(bool force) {
 }
 
 void App::wipe_local() {
+    backup_due_ = false;
     sync_.reset();
     store_.reset();
     std::remove(db_path_.c_str());

@@ -136,6 +136,8 @@ private:
     std::string db_path_, fatal_;
     uint64_t data_version_ = 1;
     int64_t now_ = 0;
+    bool backup_due_ = false;   // the last good copy of the store is to be taken (open_store)
+    int64_t backup_after_ = 0;
     Session session_;
     std::string api_base_ = "api/v1";
 

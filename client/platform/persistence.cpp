@@ -27,6 +27,15 @@ EM_JS(void, cl_js_syncfs_out, (), {
     });
 });
 
+EM_JS(int, cl_js_copy_file, (const char* from, const char* to), {
+    try {
+        FS.writeFile(UTF8ToString(to), FS.readFile(UTF8ToString(from)), { canOwn: true });
+        return 1;
+    } catch (e) {
+        return 0;
+    }
+});
+
 EM_JS(int, cl_js_local_data_loaded, (), { return Module['localDataLoaded'] ? 1 : 0; });
 
 EM_JS(char*, cl_js_load_error, (), {
@@ -40,6 +49,8 @@ EM_JS(char*, cl_js_load_error, (), {
 namespace cl::platform {
 
 bool local_data_loaded() { return cl_js_local_data_loaded() != 0; }
+
+bool copy_local_file(const std::string& from, const std::string& to) { return cl_js_copy_file(from.c_str(), to.c_str()) != 0; }
 
 std::string persist_load_error() {
     char* p = cl_js_load_error();
