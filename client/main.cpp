@@ -94,6 +94,27 @@ void frame() {
     });
 }
 
+// One ImGui frame before the store is opened: it draws a line of text in both fonts with ImGui's
+// shaders, so the glyphs are rasterised, the font texture is uploaded and the GPU process prepares
+// its pipeline for ImGui's draws (a software renderer compiles it at the first draw) while this
+// thread opens the store, instead of during the first real frame. Drawn behind the loading screen;
+// the first real frame clears it.
+void warm_up_frame() {
+    ImGui_ImplOpenGL3_NewFrame();
+    ImGui_ImplGlfw_NewFrame();
+    ImGui::NewFrame();
+    const char* sample = "ABCDEFGHIJKLMNOPQRSTUVWXYZ abcdefghijklmnopqrstuvwxyz 0123456789 .,:;!?()-/";
+    ImDrawList* dl = ImGui::GetBackgroundDrawList();
+    dl->AddText(g_ui.regular, 0.0f, ImVec2(0, 0), IM_COL32(0, 0, 0, 255), sample);
+    if (g_ui.bold && g_ui.bold != g_ui.regular) dl->AddText(g_ui.bold, 0.0f, ImVec2(0, 20), IM_COL32(0, 0, 0, 255), sample);
+    ImGui::Render();
+    int fw = 0, fh = 0;
+    glfwGetFramebufferSize(g_window, &fw, &fh);
+    glViewport(0, 0, fw, fh);
+    ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+    glFlush();
+}
+
 }  // namespace
 
 namespace cl::ui {
@@ -146,8 +167,9 @@ int main() {
     pio.Platform_SetClipboardTextFn = [](ImGuiContext*, const char* text) { cl::platform::set_clipboard(text ? text : ""); };
     pio.Platform_GetClipboardTextFn = [](ImGuiContext*) -> const char* { return ""; };
 
-    EM_ASM({ performance.mark('closeloop:gl-imgui'); });
     fit_canvas();
+    warm_up_frame();
+    EM_ASM({ performance.mark('closeloop:gl-imgui'); });
     emscripten_set_main_loop(frame, 0, false);
     return 0;
 }
