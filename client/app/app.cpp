@@ -75,30 +75,37 @@ bool App::init(const std::string& db_path) {
 }
 
 void App::open_store() {
-    const std::string backup = db_path_ + ".good";
+    const bool restored = platform::take_restored_flag();
+    const std::string legacy_backup = db_path_ + ".good";  // where the copy lived before it had its own database
     StoreOptions options;
     options.server = false;
     options.wal = false;       // no shared memory in wasm
     options.exclusive = true;  // this tab's copy of the file has no other user
-    auto opened = Store::open(db_path_, options);
-    bool healthy = opened.ok();  // Store::open runs PRAGMA quick_check: a damaged file fails to open
-    if (!healthy && file_exists(backup)) {
-        toast("Local database was damaged; restored the last good copy", true);
-        opened = Expected<std::unique_ptr<Store>>(make_error("reopen", ""));
+    auto opened = Store::open(db_path_, options);  // checks the file: a damaged one fails to open
+    if (!opened.ok() && !restored && file_exists(legacy_backup)) {
         std::remove(db_path_.c_str());
         std::remove((db_path_ + "-journal").c_str());  // the damaged file's, not the copy's
-        platform::copy_local_file(backup, db_path_);
+        platform::copy_local_file(legacy_backup, db_path_);
         opened = Store::open(db_path_, options);
+        if (opened.ok()) toast("Local database was damaged; restored the last good copy", true);
     }
     if (!opened.ok()) {
-        fatal_ = "Cannot open the local database: " + opened.error().message;
+        if (!restored) {
+            // The copy is in IndexedDB: it is loaded, put in place and the page starts again.
+            fatal_ = "The local database is damaged (" + opened.error().message + "); restoring its last good copy…";
+            platform::restore_backup_and_reload(db_path_);
+        } else {
+            fatal_ = "Cannot open the local database, nor its last good copy: " + opened.error().message;
+        }
         return;
     }
+    if (restored) toast("Local database was damaged; restored the last good copy", true);
+    std::remove(legacy_backup.c_str());  // read at every start from IndexedDB for nothing; the next save drops it there
     store_ = std::move(*opened);
     sync_ = std::make_unique<SyncClient>(*store_);
-    // A last good copy for recovery (written to IndexedDB by the next flush) is taken once the
-    // first frames are out (tick()): copying a large store takes a while, and the start waits for
-    // nothing it does not need.
+    // A last good copy for recovery (platform::backup_store) is taken once the first frames are
+    // out (tick()): copying a large store takes a while, and the start waits for nothing it does
+    // not need.
     backup_due_ = true;
     if (auto s = store_->meta("last_sync")) last_sync_ = std::atoll(s->c_str());
     if (auto p = store_->meta("sla_policy")) {
@@ -145,9 +152,9 @@ void App::tick(int64_t now) {
     now_ = now;
     if (backup_due_ && store_) {
         if (backup_after_ == 0) backup_after_ = now + kBackupDelayMs;
-        if (now >= backup_after_) {
+        if (now >= backup_after_ && !platform::persist_flush_running()) {
             backup_due_ = false;
-            if (!platform::copy_local_file(db_path_, db_path_ + ".good")) std::remove((db_path_ + ".good").c_str());
+            platform::backup_store(db_path_);
         }
     }
     // Persistence completions.
@@ -360,6 +367,7 @@ void App::wipe_local() {
     store_.reset();
     std::remove(db_path_.c_str());
     std::remove((db_path_ + ".good").c_str());
+    platform::delete_backup();
     std::remove((db_path_ + "-journal").c_str());
     session_ = Session{};
     last_sync_ = 0;

@@ -19,6 +19,17 @@ std::string persist_load_error();
 // step: a 57 MB store took 1-2 s in wasm, this ~0.2 s on the bench machine).
 bool copy_local_file(const std::string& from, const std::string& to);
 
+// The last good copy of the store lives in an IndexedDB database of its own ("/backup"), which the
+// start does not load (with the copy under /data, every start read the store twice from IndexedDB).
+// backup_store: copies the file there and stores it now (asynchronous); the in-memory copy is
+// dropped once stored. restore_backup_and_reload: loads the copy, puts it in place of db_path,
+// stores that and reloads the page (the next start opens the copy and take_restored_flag() says
+// so); without a copy the page shows an error. delete_backup: removes the copy (sign-out).
+void backup_store(const std::string& db_path);
+void restore_backup_and_reload(const std::string& db_path);
+bool take_restored_flag();
+void delete_backup();
+
 // Starts FS.syncfs(false). Returns false when a flush is already running (caller retries later).
 bool persist_flush_start();
 bool persist_flush_running();

@@ -69,6 +69,14 @@ function createGlContext() {
     Module['onAbort']('this browser has no WebGL2.');
 }
 
+// The /backup mount (IDBFS) of the store's last good copy, mounted on demand
+// (platform/persistence.cpp): returns the mount.
+Module['closeloopBackupMount'] = function () {
+  if (!FS.analyzePath('/backup').exists) FS.mkdir('/backup');
+  if (!FS.lookupPath('/backup', { follow_mount: false }).node.mounted) FS.mount(IDBFS, {}, '/backup');
+  return FS.lookupPath('/backup', { follow_mount: false }).node.mounted;
+};
+
 // Test bridge and shell helpers (the C side exports cl_test_state only in test builds).
 Module['testState'] = function () {
   if (!Module['_cl_test_state']) return null;

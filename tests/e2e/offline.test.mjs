@@ -28,9 +28,10 @@ test('boots with WebGL2 and shows the sign-in screen', async () => {
   }
 });
 
-// The app keeps a last good copy of its database (taken a moment after the start, written to
-// IndexedDB by the next save). A database that fails its check at the next start is replaced by
-// that copy, with a message, instead of leaving the app unable to open.
+// The app keeps a last good copy of its database in an IndexedDB database of its own (taken a
+// moment after the start; a start does not load it). A database that fails its check at the next
+// start is replaced by that copy (the page loads it, puts it in place and starts again), with a
+// message, instead of leaving the app unable to open.
 test('a damaged local database is replaced by the last good copy', async () => {
   const srv = await startStatic();
   const { context, page } = await launch(tempProfile('restore'));
@@ -38,9 +39,10 @@ test('a damaged local database is replaced by the last good copy', async () => {
     await openApp(page, srv.url);
     await call(page, 'session', JSON.stringify({ id: 'kept', name: 'Kept Before Backup', role: 'agent', teams: ['north'] }));
     await waitSaved(page);
-    // The copy is taken after the start (not in the first frame) and holds the session.
-    await page.waitForFunction(() => Module.FS.analyzePath('/data/closeloop.db.good').exists, null, { timeout: 15000 });
-    // A later change: saved to IndexedDB together with the copy, but not in the copy.
+    // The copy is taken after the start (not in the first frames) and holds the session.
+    await page.waitForFunction(() => Module.closeloopBackupStored === true, null, { timeout: 15000 });
+    assert.equal(await page.evaluate(() => Module.FS.analyzePath('/backup/closeloop.db.good').exists), false, 'the copy is not kept in memory');
+    // A later change: saved, but not in the copy.
     await call(page, 'session', JSON.stringify({ id: 'later', name: 'After Backup', role: 'agent', teams: ['north'] }));
     await waitFor(page, (s) => s.user === 'later', 'second session');
     await waitSaved(page);
@@ -54,11 +56,28 @@ test('a damaged local database is replaced by the last good copy', async () => {
     }));
     assert.ok(stored > 8192, 'the database has more than two pages');
     await page.reload();
-    await page.waitForFunction(() => window.closeloopReady === true && Module.testState && Module.testState(), null, { timeout: 30000 });
-    const s = await state(page);
-    assert.equal(s.ready, true, 'the app opened');
+    // The start finds the damage, restores the copy and starts again: poll across that reload.
+    let s = null;
+    const until = Date.now() + 30000;
+    while (Date.now() < until) {
+      s = await page.evaluate(() => (window.closeloopReady && Module.testState ? Module.testState() : null)).catch(() => null);
+      if (s && s.ready) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(s && s.ready, `the app opened: ${JSON.stringify(s)}`);
     assert.ok(s.toasts.some((t) => /damaged; restored the last good copy/.test(t)), `restore message shown: ${JSON.stringify(s.toasts)}`);
     assert.equal(s.user, 'kept', 'the copy taken after the first start is what came back');
+    // Signing out removes this user's data, the copy included.
+    const hasCopy = () => page.evaluate(async () => (await indexedDB.databases()).some((d) => d.name === '/backup'));
+    assert.equal(await hasCopy(), true, 'the copy is in IndexedDB');
+    await click(page, 'nav.signout');
+    await waitFor(page, (x) => !x.signed_in, 'signed out');
+    let kept = true;
+    for (const until = Date.now() + 1500; kept && Date.now() < until;) {
+      kept = await hasCopy();
+      if (kept) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(kept, false, 'the copy was deleted at sign-out');
   } finally {
     await context.close();
     await srv.close();
