@@ -114,6 +114,20 @@ async function readMarks(page) {
   });
 }
 
+// Chromium on a new, empty profile directory; fn(page) runs in it, then both are removed.
+async function withNewProfile(fn) {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-coldstart-profile-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: chromiumPath, headless: true, args: chromiumArgs, viewport: { width: 1366, height: 860 }, deviceScaleFactor: 1,
+  });
+  try {
+    return await fn(context.pages()[0] || await context.newPage());
+  } finally {
+    await context.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+}
+
 const cold = [], warm = [], wasmEnd = [], jsStart = [], settled = [], justLaunched = [];
 
 // A freshly launched Chromium spends its first seconds on its own start-up (on this kind of
@@ -155,12 +169,7 @@ try {
   server = await startServer();
   process.stderr.write(`  closeloop-server ${server.url} serving ${www}; ${runs} runs, each on a new Chromium profile\n`);
   for (let r = 0; r < runs; r++) {
-    const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-coldstart-profile-'));
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: chromiumPath, headless: true, args: chromiumArgs, viewport: { width: 1366, height: 860 }, deviceScaleFactor: 1,
-    });
-    try {
-      const page = context.pages()[0] || await context.newPage();
+    await withNewProfile(async (page) => {
       const errors = [];
       page.on('pageerror', (e) => errors.push(String(e)));
       settled.push(await settle());
@@ -180,26 +189,15 @@ try {
       process.stderr.write(`  run ${r + 1}: browser quiet after ${settled[settled.length - 1]} ms; cold first frame ${c.first.toFixed(0)} ms (closeloop.js requested at ${c.jsStart?.toFixed(0)} ms, wasm in at ${c.wasmEnd?.toFixed(0)} ms, ` +
         `${c.wasmTransfer} B over the network); warm ${w.first.toFixed(0)} ms (wasm via service worker: ${w.wasmViaWorker})` +
         `${errors.length ? '; page errors: ' + errors.join(' | ') : ''}\n`);
-    } finally {
-      await context.close();
-      fs.rmSync(profile, { recursive: true, force: true });
-    }
+    });
   }
   // For information: navigations right after the browser's launch, its own start-up still running.
   for (let r = 0; r < Math.min(3, runs); r++) {
-    const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-coldstart-profile-'));
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: chromiumPath, headless: true, args: chromiumArgs, viewport: { width: 1366, height: 860 }, deviceScaleFactor: 1,
-    });
-    try {
-      const page = context.pages()[0] || await context.newPage();
+    await withNewProfile(async (page) => {
       await page.goto(server.url, { waitUntil: 'commit' });
       justLaunched.push((await readMarks(page)).first);
       process.stderr.write(`  just-launched run ${r + 1}: cold first frame ${justLaunched[justLaunched.length - 1].toFixed(0)} ms\n`);
-    } finally {
-      await context.close();
-      fs.rmSync(profile, { recursive: true, force: true });
-    }
+    });
   }
   // A returning user: the page was used before and its IndexedDB holds a store with data. One
   // profile: a first visit, the store file put in place of the app's (and stored), then reloads,
@@ -207,12 +205,7 @@ try {
   if (storeFile && fs.existsSync(storeFile)) {
     const bytes = fs.readFileSync(storeFile);
     bytes[18] = 1; bytes[19] = 1;  // WAL -> rollback journal: the browser's SQLite has no WAL (bench/wasm_query.cpp)
-    const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'closeloop-coldstart-profile-'));
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: chromiumPath, headless: true, args: chromiumArgs, viewport: { width: 1366, height: 860 }, deviceScaleFactor: 1,
-    });
-    try {
-      const page = context.pages()[0] || await context.newPage();
+    await withNewProfile(async (page) => {
       await page.goto(server.url, { waitUntil: 'commit' });
       await readMarks(page);
       await page.waitForFunction(() => navigator.serviceWorker && navigator.serviceWorker.controller !== null, null, { timeout: timeoutMs });
@@ -238,10 +231,7 @@ try {
         process.stderr.write(`  returning-user reload ${r + 1}: first frame ${m.first.toFixed(0)} ms (local data loaded at ${m.marks['idbfs-loaded']?.toFixed(0)} ms)${r === 0 ? ' (not counted: its start still stores the new file\'s first copy)' : ''}\n`);
         await page.waitForFunction(() => Module.closeloopBackupStored === true, null, { timeout: timeoutMs });
       }
-    } finally {
-      await context.close();
-      fs.rmSync(profile, { recursive: true, force: true });
-    }
+    });
   } else if (storeFile) {
     process.stderr.write(`  returning-user runs skipped: no store file ${storeFile}\n`);
   }
@@ -254,7 +244,7 @@ try {
 const env = `headless Chromium (SwiftShader: software WebGL2), closeloop-server on loopback, ${os.cpus().length} cores`;
 if (cold.length) {
   fig('first frame, cold (new profile)', 'ms', cold, `navigation start -> first frame drawn; empty profile each run, navigated once the launched browser was quiet (waited ${settled.join(' / ')} ms); ${env}`, { msWall: true });
-  // where the cold start goes (resource timing): boot.js probes WebGL2 before it requests closeloop.js
+  // where the cold start goes (resource timing)
   if (jsStart.length) fig('closeloop.js requested, cold', 'ms', jsStart, 'navigation start -> boot.js appends the loader script; part of the cold start', { msWall: true });
   for (const [k, what] of kMarks)
     if (coldMarks[k].length) fig(`start-up mark, cold: ${k}`, 'ms', coldMarks[k], `navigation start -> ${what}; performance.mark in the client`, { msWall: true });
