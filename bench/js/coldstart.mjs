@@ -6,8 +6,9 @@
 //   worker, no IndexedDB, no compiled-code cache), waits until the just-launched browser has
 //   finished its own start-up (settle() below), navigates to the server and reads
 //   window.closeloopFirstFrame: performance.now() (ms since navigation start) recorded by the client
-//   at the end of the frame that takes the loading screen down (client/main.cpp, frame 2). The
-//   frame is handed to the compositor when that callback returns.
+//   at the end of the frame that takes the loading screen down (client/main.cpp: the first frame
+//   in which no window is hidden while ImGui sizes it). The frame is handed to the compositor when
+//   that callback returns.
 // - Warm: in the same profile, once the service worker controls the page (its install cached the
 //   app shell), the page is reloaded and the same mark read: the shell comes from the service
 //   worker's cache, the wasm from the cache (with whatever compiled code Chromium kept).
@@ -160,7 +161,6 @@ const kMarks = [
   ['main', 'main() entered (fonts in; pre.js created the WebGL2 context before)'],
   ['gl-imgui', 'GLFW window on that context, Dear ImGui, fonts and shaders set up'],
   ['app-init', 'App::init done in the first frame after the local data is ready (SQLite store opened)'],
-  ['frame1', 'first frame drawn (the loading screen is still up)'],
 ];
 const coldMarks = Object.fromEntries(kMarks.map(([k]) => [k, []]));
 const returning = [], returningMarks = Object.fromEntries(kMarks.map(([k]) => [k, []]));

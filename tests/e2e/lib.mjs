@@ -65,7 +65,14 @@ export async function openApp(page, url) {
   await page.goto(url);
   await page.waitForFunction(() => window.closeloopReady === true && window.Module && Module.testState && Module.testState(),
     null, { timeout: 30000 });
+  await loaderGone(page);
   await frames(page, 3);
+}
+
+// The loading screen fades out after the first frame (boot.js); until it is gone it takes the
+// pointer events meant for the canvas.
+export async function loaderGone(page) {
+  await page.waitForFunction(() => document.getElementById('loader').style.display === 'none', null, { timeout: 10000 });
 }
 
 export async function state(page) { return page.evaluate(() => Module.testState()); }

@@ -3,7 +3,7 @@
 // server in sync.test.mjs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStatic, launch, openApp, state, call, click, fill, shot, waitFor, waitSaved, tempProfile } from './lib.mjs';
+import { startStatic, launch, openApp, loaderGone, state, call, click, fill, shot, waitFor, waitSaved, tempProfile } from './lib.mjs';
 
 test('boots with WebGL2 and shows the sign-in screen', async () => {
   const srv = await startStatic();
@@ -65,6 +65,7 @@ test('a damaged local database is replaced by the last good copy', async () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.ok(s && s.ready, `the app opened: ${JSON.stringify(s)}`);
+    await loaderGone(page);
     assert.ok(s.toasts.some((t) => /damaged; restored the last good copy/.test(t)), `restore message shown: ${JSON.stringify(s.toasts)}`);
     assert.equal(s.user, 'kept', 'the copy taken after the first start is what came back');
     // Signing out removes this user's data, the copy included.

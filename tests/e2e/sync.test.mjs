@@ -6,8 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startServer, launch, openApp, state, call, click, fill, shot, waitSaved, waitFor, tempProfile, frames,
-  signIn, waitSynced, cases, caseJson,
-} from './lib.mjs';
+  signIn, waitSynced, cases, caseJson, loaderGone } from './lib.mjs';
 
 const FF = /^FF-\d{4}-\d{4}$/;
 const PW = { alice: 'alice-password-1', bob: 'bob-password-2' };
@@ -29,6 +28,7 @@ after(async () => { if (srv) await srv.stop(); });
 async function reopen(page) {
   await page.waitForFunction(() => window.closeloopReady === true && window.Module && Module.testState && Module.testState(),
     null, { timeout: 30000 });
+  await loaderGone(page);
   await frames(page, 3);
 }
 
