@@ -101,7 +101,13 @@ EM_JS(int, cl_js_take_restored_flag, (), {
 EM_JS(void, cl_js_delete_backup, (), {
     try { if (FS.analyzePath('/backup').exists && FS.lookupPath('/backup', { follow_mount: false }).node.mounted) FS.unmount('/backup'); } catch (e) { /* not mounted */ }
     if (IDBFS.dbs['/backup']) { IDBFS.dbs['/backup'].close(); delete IDBFS.dbs['/backup']; }
-    try { indexedDB.deleteDatabase('/backup'); } catch (e) { console.warn('backup: ' + e); }
+    try {
+        var req = indexedDB.deleteDatabase('/backup');
+        req.onsuccess = function () { Module['closeloopBackupDeleted'] = true; };
+        req.onerror = function () { console.warn('backup: the copy could not be deleted: ' + req.error); };
+    } catch (e) {
+        console.warn('backup: ' + e);
+    }
 });
 
 EM_JS(int, cl_js_local_data_loaded, (), { return Module['localDataLoaded'] ? 1 : 0; });
