@@ -65,6 +65,18 @@ bool layout_settled() {
     return true;
 }
 
+// Draws ImGui's rendered frame over the whole drawing buffer (cleared first, or not).
+void draw(bool clear) {
+    int fw = 0, fh = 0;
+    glfwGetFramebufferSize(g_window, &fw, &fh);
+    glViewport(0, 0, fw, fh);
+    if (clear) {
+        glClearColor(0.96f, 0.97f, 0.98f, 1.0f);
+        glClear(GL_COLOR_BUFFER_BIT);
+    }
+    ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+}
+
 void frame() {
     // Until IndexedDB is loaded the loading screen stays up and nothing is drawn.
     if (!g_app_open) {
@@ -94,13 +106,7 @@ void frame() {
     }
     ImGui::Render();
     cl::platform::set_text_input_active(io.WantTextInput);
-
-    int fw = 0, fh = 0;
-    glfwGetFramebufferSize(g_window, &fw, &fh);
-    glViewport(0, 0, fw, fh);
-    glClearColor(0.96f, 0.97f, 0.98f, 1.0f);
-    glClear(GL_COLOR_BUFFER_BIT);
-    ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+    draw(true);
     // The first complete frame takes the loading screen down (onFirstFrame): its time in ms since
     // navigation start is the first-frame figure of bench/js/coldstart.mjs. Complete: no window is
     // still hidden while ImGui measures it (normally the first frame, which lays out twice).
@@ -128,10 +134,7 @@ void warm_up_frame() {
     dl->AddText(g_ui.regular, 0.0f, ImVec2(0, 0), IM_COL32(0, 0, 0, 255), sample);
     if (g_ui.bold && g_ui.bold != g_ui.regular) dl->AddText(g_ui.bold, 0.0f, ImVec2(0, 20), IM_COL32(0, 0, 0, 255), sample);
     ImGui::Render();
-    int fw = 0, fh = 0;
-    glfwGetFramebufferSize(g_window, &fw, &fh);
-    glViewport(0, 0, fw, fh);
-    ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+    draw(false);
     glFlush();
 }
 

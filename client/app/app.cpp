@@ -107,6 +107,7 @@ void App::open_store() {
     // out (tick()): copying a large store takes a while, and the start waits for nothing it does
     // not need.
     backup_due_ = true;
+    backup_after_ = 0;  // set by the next tick
     if (auto s = store_->meta("last_sync")) last_sync_ = std::atoll(s->c_str());
     if (auto p = store_->meta("sla_policy")) {
         auto pol = policy_from_json(*p);
@@ -172,7 +173,7 @@ void App::tick(int64_t now) {
             flush_count_++;
         }
     }
-    if (dirty_ && now - dirty_at_ >= kFlushDebounceMs && !platform::persist_flush_running() && platform::persist_flush_start()) {
+    if (dirty_ && now - dirty_at_ >= kFlushDebounceMs && platform::persist_flush_start()) {
         dirty_ = false;
         save_state_ = SaveState::Saving;
     }

@@ -1,7 +1,8 @@
 // IndexedDB persistence of /data (IDBFS). pre.js mounts /data and starts its initial load before
 // main(); main() sets up the window and Dear ImGui meanwhile, and the app opens its database once
-// local_data_loaded() says the load is over. Flushes are asynchronous: request one after each committed action; completions are
-// queued and drained once per frame, so "saved" is shown only after the browser confirmed it.
+// local_data_loaded() says the load is over. Flushes are asynchronous: request one after each
+// committed action; completions are queued and drained once per frame, so "saved" is shown only
+// after the browser confirmed it.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -30,7 +31,8 @@ void restore_backup_and_reload(const std::string& db_path);
 bool take_restored_flag();
 void delete_backup();
 
-// Starts FS.syncfs(false). Returns false when a flush is already running (caller retries later).
+// Starts FS.syncfs(false). Returns false when a flush or a backup is running, or the initial load
+// is not over (the caller retries later).
 bool persist_flush_start();
 bool persist_flush_running();
 

@@ -332,11 +332,10 @@ Status Store::check_integrity() {
         while (list.step()) tables.push_back(list.text(0));
         if (list.last_rc() != SQLITE_DONE) return make_error("corrupt", std::string("cannot list its tables: ") + sqlite3_errmsg(db_));
     }
+    Stmt check(db_, "SELECT quick_check FROM pragma_quick_check(?1)");
     for (const auto& table : tables) {
-        std::string quoted = "\"";
-        for (char c : table) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-        quoted += "\"";
-        Stmt check(db_, ("PRAGMA main.quick_check(" + quoted + ")").c_str());
+        check.reset();
+        check.bind(1, table);
         if (!check.ok() || !check.step() || check.text(0) != "ok")
             return make_error("corrupt", "failed its integrity check (table " + table + ": " +
                                              (check.ok() && check.last_rc() == SQLITE_ROW ? check.text(0) : std::string(sqlite3_errmsg(db_))) + ")");
