@@ -96,6 +96,11 @@ def main():
     figures = {"test": "load", "seed": seed, "devices": args.devices, "seconds": args.seconds}
     try:
         srv.start()
+        # The server starts itself again, once, with glibc's huge-page heap (server/main.cpp).
+        with open("/proc/%d/environ" % srv.proc.pid, "rb") as f:
+            env = dict(kv.split(b"=", 1) for kv in f.read().split(b"\0") if b"=" in kv)
+        fail.check(b"glibc.malloc.hugetlb=1" in env.get(b"GLIBC_TUNABLES", b""),
+                   "load: server runs without the huge-page heap tunable (GLIBC_TUNABLES=%r)" % env.get(b"GLIBC_TUNABLES"))
         admin = rc.login(srv.port, "admin", rc.ADMIN_PASSWORD)
         devs = []
         for i in range(args.devices):
@@ -126,6 +131,16 @@ def main():
         for e in errors[:10]:
             fail.add("load: " + e)
         fail.check(not errors, "load: %d errors" % len(errors))
+        # Under load the heap sits on transparent huge pages, where the system offers them.
+        thp = open("/sys/kernel/mm/transparent_hugepage/enabled").read() if os.path.exists("/sys/kernel/mm/transparent_hugepage/enabled") else "[never]"
+        huge_kb = 0
+        with open("/proc/%d/smaps_rollup" % srv.proc.pid) as f:
+            for line in f:
+                if line.startswith("AnonHugePages:"):
+                    huge_kb = int(line.split()[1])
+        figures["anon_huge_pages_mb"] = round(huge_kb / 1024, 1)
+        if "[never]" not in thp:
+            fail.check(huge_kb > 0, "load: no heap on huge pages after the load (AnonHugePages 0, THP %s)" % thp.strip())
         events, _, _ = rc.pull_all(srv.port, admin)
         missing = [i for i, s in acked.items() if i not in events or events[i][0] != s]
         fail.check(not missing, "load: %d acknowledged events missing/with another seq (e.g. %s)" % (len(missing), missing[:3]))
