@@ -868,36 +868,50 @@ Status Store::materialize(int64_t max_events) {
         // are all in the range folds from these instead of reading each event back by rowid
         // (events that arrive out of order drop their case's fold: over HTTP, devices' batches
         // interleave, and those reads were a fifth of a push's time). Bounded: past
-        // kMaxInRangeEvents the other cases are read back as before.
-        constexpr size_t kMaxInRangeEvents = 1 << 17;
-        std::unordered_map<std::string, std::vector<Event>> in_range;
+        // StoreOptions::materialize_read_events the other cases are read back as before.
+        // The events read lie in one array, reserved up front (the range holds at most
+        // upto - mark of them): no event moves while it fills, and each case keeps pointers.
+        // (A vector of events per case, grown event by event, was 6 % of a push's server time,
+        // most of it first touches of the memory its regrowth moved the events into.)
+        struct InRange {
+            bool read = false;  // its events are collected (not folded in memory, not past the cap)
+            std::vector<const Event*> events;
+        };
+        std::unordered_map<std::string, InRange> cases;
+        std::vector<Event> range_events;
         if (!from_memory) {
+            range_events.reserve(std::min(static_cast<size_t>(std::max<int64_t>(upto - mark, 0)), opts_.materialize_read_events));
             // Not DISTINCT in SQL: the planner then scanned the whole case index for it instead
             // of the seq range (found when retention re-checked after every purge).
             Stmt& s = stmt(opts_.server ? "SELECT " CL_EVENT_COLUMNS " FROM events WHERE rowid > ?1 AND rowid <= ?2"
                                         : "SELECT " CL_EVENT_COLUMNS " FROM events WHERE seq > ?1 AND seq <= ?2");
             s.bind(1, mark).bind(2, upto);
-            // Each case once (a hash set: sorting every event's case id was 8 % of materialize()),
+            // Each case once (a hash map: sorting every event's case id was 8 % of materialize()),
             // then in id order, the order of the rows' primary key.
-            std::unordered_set<std::string> seen;
-            size_t kept = 0;
             constexpr int kCaseColumn = 4;  // in CL_EVENT_COLUMNS
             while (s.step()) {
-                auto [it, fresh] = seen.insert(s.text(kCaseColumn));
-                if (kept >= kMaxInRangeEvents) continue;
-                if (fresh && cached_fold(*it)) continue;  // folded in memory: nothing to read
-                if (!fresh && !in_range.count(*it)) continue;
-                in_range[*it].push_back(read_event(s, 0));
-                ++kept;
+                auto [it, fresh] = cases.try_emplace(s.text(kCaseColumn));
+                InRange& c = it->second;
+                const bool room = range_events.size() < range_events.capacity();  // never regrown
+                if (fresh) c.read = room && !cached_fold(it->first);  // folded in memory: nothing to read
+                if (!c.read) continue;
+                if (!room) {  // past the cap: the case reads all its events back when it folds
+                    c.read = false;
+                    c.events.clear();
+                    continue;
+                }
+                range_events.push_back(read_event(s, 0));
+                c.events.push_back(&range_events.back());
             }
             if (s.last_rc() != SQLITE_DONE) return s.error("cannot list cases to fold");
-            ids.reserve(seen.size());
-            while (!seen.empty()) ids.push_back(std::move(seen.extract(seen.begin()).value()));
+            ids.reserve(cases.size());
+            for (const auto& [id, c] : cases) ids.push_back(id);
         }
         std::sort(ids.begin(), ids.end());
         for (const auto& id : ids) {
-            auto it = in_range.find(id);
-            if (Status st = refold(id, now, it == in_range.end() ? nullptr : &it->second); !st) return st;
+            auto it = cases.find(id);
+            const bool read = it != cases.end() && it->second.read;
+            if (Status st = refold(id, now, read ? &it->second.events : nullptr); !st) return st;
         }
         return set_meta("folded_seq", std::to_string(upto));
     });
@@ -1232,8 +1246,10 @@ const CaseState* Store::cached_case(const std::string& case_id) {
     return f ? &f->current() : nullptr;
 }
 
-Expected<CaseState> Store::fold_case(const std::string& case_id, std::vector<Event>* some) {
+Expected<CaseState> Store::fold_case(const std::string& case_id, std::vector<const Event*>* some) {
     if (CaseFolder* f = cached_fold(case_id)) return f->state();
+    CaseFolder f;
+    bool any = false;
     bool all_given = false;
     if (some) {
         // Every event of the case, if the case has no other: its rowids tell (no table reads).
@@ -1241,17 +1257,23 @@ Expected<CaseState> Store::fold_case(const std::string& case_id, std::vector<Eve
         if (!rowids) return rowids.error();
         all_given = rowids->size() == some->size();
     }
-    if (all_given) std::sort(some->begin(), some->end(), event_before);  // as case_events() returns them
-    auto evs = all_given ? Expected<std::vector<Event>>(std::move(*some)) : case_events(case_id);
-    if (!evs) return evs.error();
-    CaseFolder f;
-    for (const auto& e : *evs) f.try_apply(e);  // sorted: always applies
+    if (all_given) {
+        // In fold order, as case_events() returns them (pointers sorted: no event is moved).
+        std::sort(some->begin(), some->end(), [](const Event* a, const Event* b) { return event_before(*a, *b); });
+        for (const Event* e : *some) f.try_apply(*e);  // sorted: always applies
+        any = !some->empty();
+    } else {
+        auto evs = case_events(case_id);
+        if (!evs) return evs.error();
+        for (const auto& e : *evs) f.try_apply(e);
+        any = !evs->empty();
+    }
     CaseState c = f.state();
-    if (!evs->empty()) cache_fold(case_id, std::move(f));
+    if (any) cache_fold(case_id, std::move(f));
     return c;
 }
 
-Status Store::refold(const std::string& case_id, int64_t now, std::vector<Event>* some) {
+Status Store::refold(const std::string& case_id, int64_t now, std::vector<const Event*>* some) {
     // A cached fold is written from where it lies (a copy of the case was 10 % of materialize()).
     if (CaseFolder* f = cached_fold(case_id)) {
         const CaseState& c = f->current();

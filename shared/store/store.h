@@ -45,6 +45,9 @@ struct StoreOptions {
     // Server: case rows may lag the events by at most this many events before apply_events folds
     // them itself (readers always catch up first; see materialize()).
     int64_t materialize_lag = 100000;
+    // materialize() reads at most this many events of its range into memory to fold the cases
+    // that are not folded there; past it, a case reads its own events back when it folds.
+    size_t materialize_read_events = 1 << 17;
     // Text search first walks this many rows in the requested order (see query_cases).
     int search_walk_rows = 1000;
     // A case's events are found through events_of_case, which is written in sorted bulk merges;
@@ -162,8 +165,8 @@ public:
     std::optional<CaseState> load_case(const std::string& id_or_reference);
     // The fold of a case by id, from the fold cache or its events; no catch-up of the rows first
     // (for loops over ids just read from the rows). A case without events folds to an empty id.
-    // some: events of the case already read (any order); used if they are all of its events.
-    Expected<CaseState> fold_case(const std::string& case_id, std::vector<Event>* some = nullptr);
+    // some: events of the case already read (any order, sorted here); used if they are all of its events.
+    Expected<CaseState> fold_case(const std::string& case_id, std::vector<const Event*>* some = nullptr);
     // The case's fold when the store has it in memory, else nullptr (no I/O). Valid until the
     // next call into the store. `reference` may still be empty (= the case id).
     const CaseState* cached_case(const std::string& case_id);
@@ -238,7 +241,7 @@ private:
     Status migrate();
     void reset_statements();
     void abort_transaction();
-    Status refold(const std::string& case_id, int64_t now, std::vector<Event>* some = nullptr);
+    Status refold(const std::string& case_id, int64_t now, std::vector<const Event*>* some = nullptr);
     Status prepare_search_index();
     Status mark_search_pending(const std::string& case_id);
     Status delete_case_row(const std::string& case_id);

@@ -1124,6 +1124,7 @@ TEST(SyncStore, IncrementalFoldAndWriteBehindRowsMatchAFreshFold) {
         o.fold_cache_cases = round < 2 ? 2 : 64;  // tiny cache: evictions on every batch
         o.materialize_lag = 7;
         o.case_index_tail = round == 1 || round == 2 ? 3 : 0;  // merges of the case index on every few batches
+        if (round == 3) o.materialize_read_events = 4;  // cases past the read cap fold from their own events
         auto s = Store::open(":memory:", o);
         ASSERT_TRUE(s.ok());
         Store& store = **s;
