@@ -116,10 +116,13 @@ void restart_with_huge_heap(char** argv) {
 
 int serve(const Args& a) {
 #ifdef __GLIBC__
-    // Requests are served by a pool of threads but the store is one writer: two malloc arenas are
-    // enough, and without the cap each worker's arena kept the high-water mark of the big pull
-    // bodies it built (bench: RSS +6.6 MB over repeated full pulls -> +0.0 MB).
-    mallopt(M_ARENA_MAX, 2);
+    // Requests are served by a pool of threads but the store is one writer: one malloc arena, the
+    // main heap. Without a cap each worker's arena kept the high-water mark of the big pull bodies
+    // it built (bench: RSS +6.6 MB over repeated full pulls -> +0.0 MB with two arenas). With two,
+    // a push served from the second arena (glibc's 64 MiB mmapped heaps) at times took twice the
+    // CPU: server CPU per 1M pushed events 18-23 s or 40-44 s from run to run, with one arena
+    // 19-21 s in every run.
+    mallopt(M_ARENA_MAX, 1);
     // The heap grows in 64 MiB steps (with huge pages: few, large page faults) and keeps what
     // requests free until the server is idle for a second, when the sweeper hands it back
     // (malloc_trim): under load the same pages serve request after request.
