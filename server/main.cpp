@@ -105,12 +105,18 @@ constexpr const char* kHugeHeapTunable = "glibc.malloc.hugetlb";
 void restart_with_huge_heap(char** argv) {
     const char* current = std::getenv("GLIBC_TUNABLES");
     if (current && std::strstr(current, kHugeHeapTunable)) return;  // set: by us, or by the admin
-    std::string tunables = current && *current ? std::string(current) + ":" : std::string();
+    const std::string before = current ? current : "";
+    std::string tunables = before.empty() ? std::string() : before + ":";
     tunables += std::string(kHugeHeapTunable) + "=1";
+    // The binary's own path (readlink, not /proc/self/exe itself: under valgrind that names the tool).
+    char self[4096];
+    const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) return;
+    self[n] = '\0';
     if (setenv("GLIBC_TUNABLES", tunables.c_str(), 1) != 0) return;
-    execv("/proc/self/exe", argv);
-    unsetenv("GLIBC_TUNABLES");  // no exec (no /proc): carry on with the heap as it is
-    if (current) setenv("GLIBC_TUNABLES", current, 1);
+    execv(self, argv);
+    unsetenv("GLIBC_TUNABLES");  // no exec: carry on with the heap as it is
+    if (current) setenv("GLIBC_TUNABLES", before.c_str(), 1);
 }
 #endif
 
