@@ -4,7 +4,9 @@
 //   pull:   a new device pulls everything in pages -> events/s, total seconds
 //   rss:    server RSS after ingest, after the first pull and after N repeated full pulls
 //   node http_bench.mjs --work DIR --runs R [--server BIN] [--only closeloop,pouchdb]
-//                       [--batch 1000] [--page 5000] [--repeat-pulls 5]
+//                       [--batch 1000] [--page 5000] [--repeat-pulls 5] [--at-once 4]
+//   at once: the same batches, with --at-once devices pushing at the same time (each connection
+//            sends its own devices' batches in order, as devices do) -> events/s (information)
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -19,6 +21,7 @@ const only = arg('only', 'closeloop,pouchdb').split(',');
 const batch = Number(arg('batch', '1000'));
 const page = Number(arg('page', '5000'));
 const repeatPulls = Number(arg('repeat-pulls', '5'));
+const atOnce = Number(arg('at-once', '4'));  // devices pushing at the same time (0: not measured)
 const events = readNdjson(path.join(work, 'data.ndjson'));
 const n = events.length;
 const figures = [];
@@ -42,6 +45,18 @@ function deviceBatches(evs) {
   return out;
 }
 const batches = deviceBatches(events);
+
+// The bodies of `atOnce` devices' connections: each device's batches on one connection, in order.
+function lanesOf(bodies) {
+  const devices = [...new Set(batches.map((b) => b.device))];
+  const lanes = Array.from({ length: Math.max(1, atOnce) }, () => []);
+  bodies.forEach((body, i) => lanes[devices.indexOf(batches[i].device) % lanes.length].push(body));
+  return lanes;
+}
+// Sends every body, the lanes at the same time and each lane in order.
+async function sendLanes(lanes, send) {
+  await Promise.all(lanes.map(async (lane) => { for (const body of lane) await send(body); }));
+}
 
 function freePort() {
   return new Promise((res) => { const s = net.createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); }); });
@@ -88,37 +103,56 @@ function summarizeRss(system, samples) {
 }
 
 // ---- closeloop ------------------------------------------------------------------------------
+// A closeloop-server on a new data folder, signed in as the bootstrap admin.
+async function startCloseloop(password) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'closeloop-bench-'));
+  const port = await freePort();
+  const proc = spawn(serverBin, ['--host', '127.0.0.1', '--port', String(port), '--data', dir, '--sweep-interval', '0'],
+    { env: { ...process.env, CLOSELOOP_ADMIN_PASSWORD: password }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const server = { proc, dir, base: `http://127.0.0.1:${port}`, headers: null, errText: '' };
+  proc.stderr.on('data', (d) => { server.errText += d; });
+  try {
+    await waitUp(`${server.base}/api/v1/auth/me`, proc);
+    const login = await fetch(`${server.base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password }) });
+    if (!login.ok) throw new Error(`login failed: ${login.status} ${await login.text()}`);
+    const { token } = await login.json();
+    server.headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
+  } catch (e) {
+    await stopServer(server);
+    throw new Error(`${e.message}\n${server.errText.slice(-2000)}`);
+  }
+  return server;
+}
+async function stopServer(server) {
+  if (!server) return;
+  await stop(server.proc);
+  rmSync(server.dir, { recursive: true, force: true });
+}
+// One push; returns the number of events the server accepted.
+async function pushTo(server, body) {
+  const res = await fetch(`${server.base}/api/v1/sync/push`, { method: 'POST', headers: server.headers, body });
+  if (!res.ok) throw new Error(`push failed: ${res.status} ${await res.text()}`);
+  const j = await res.json();
+  if (j.rejected.length) throw new Error(`push rejected ${j.rejected.length}: ${JSON.stringify(j.rejected[0])}`);
+  return j.accepted;
+}
+
 async function closeloop() {
   if (!serverBin || !existsSync(serverBin)) { skipped.push({ scenario: 'ingest/pull/rss', system: 'closeloop', reason: 'skipped: server not built' }); return; }
   const password = 'bench-admin-password-1';
-  const ingest = [], ingestRows = [], pull = [], serverCpu = [];
+  const ingest = [], ingestRows = [], pull = [], serverCpu = [], together = [], togetherCpu = [];
   let rssSamples = null, pulled = 0;
+  // Pushed events must be authored by the signed-in user: the same events, author = admin.
+  const bodies = batches.map((b) => JSON.stringify({ protocol: 1, device: b.device, events: b.events.map((e) => ({ ...e, author: 'admin' })) }));
   for (let r = 0; r < runs; r++) {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'closeloop-bench-'));
-    const port = await freePort();
-    const proc = spawn(serverBin, ['--host', '127.0.0.1', '--port', String(port), '--data', dir, '--sweep-interval', '0'],
-      { env: { ...process.env, CLOSELOOP_ADMIN_PASSWORD: password }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let errText = '';
-    proc.stderr.on('data', (d) => { errText += d; });
-    const base = `http://127.0.0.1:${port}`;
+    let server = null;
     try {
-      await waitUp(`${base}/api/v1/auth/me`, proc);
-      const login = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password }) });
-      if (!login.ok) throw new Error(`login failed: ${login.status} ${await login.text()}`);
-      const { token } = await login.json();
-      const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
-      // Pushed events must be authored by the signed-in user: the same events, author = admin.
-      const bodies = batches.map((b) => JSON.stringify({ protocol: 1, device: b.device, events: b.events.map((e) => ({ ...e, author: 'admin' })) }));
+      server = await startCloseloop(password);
+      const { proc, base, headers } = server;
       let accepted = 0;
       const cpu0 = cpuSeconds(proc.pid);
       ingest.push(await timeOnce(async () => {
-        for (const body of bodies) {
-          const res = await fetch(`${base}/api/v1/sync/push`, { method: 'POST', headers, body });
-          if (!res.ok) throw new Error(`push failed: ${res.status} ${await res.text()}`);
-          const j = await res.json();
-          accepted += j.accepted;
-          if (j.rejected.length) throw new Error(`push rejected ${j.rejected.length}: ${JSON.stringify(j.rejected[0])}`);
-        }
+        for (const body of bodies) accepted += await pushTo(server, body);
       }));
       serverCpu.push(cpuSeconds(proc.pid) - cpu0);
       if (accepted !== n) throw new Error(`accepted ${accepted} of ${n}`);
@@ -152,52 +186,77 @@ async function closeloop() {
         s.hwm = rssKb(proc.pid).hwm;
         rssSamples = s;
       }
+      await stopServer(server);
+      server = null;
+      if (atOnce > 0) {  // the same ingest with devices pushing at the same time, on a new server
+        server = await startCloseloop(password);
+        let together_accepted = 0;
+        const lanes = lanesOf(bodies);
+        const cpu1 = cpuSeconds(server.proc.pid);
+        together.push(await timeOnce(async () => { await sendLanes(lanes, async (body) => { const a = await pushTo(server, body); together_accepted += a; }); }));
+        togetherCpu.push(cpuSeconds(server.proc.pid) - cpu1);
+        if (together_accepted !== n) throw new Error(`accepted ${together_accepted} of ${n} (devices at once)`);
+        await stopServer(server);
+        server = null;
+      }
     } catch (e) {
-      process.stderr.write(`closeloop HTTP run failed: ${e.message}\n${errText.slice(-2000)}\n`);
+      process.stderr.write(`closeloop HTTP run failed: ${e.message}\n${(server?.errText ?? '').slice(-2000)}\n`);
       skipped.push({ scenario: 'ingest/pull/rss', system: 'closeloop', reason: `failed: ${e.message}` });
-      await stop(proc); rmSync(dir, { recursive: true, force: true });
+      await stopServer(server);
       return;
     }
-    await stop(proc);
-    rmSync(dir, { recursive: true, force: true });
   }
   figures.push(figure('ingest', 'closeloop', `HTTP push, batches of ${batch}`, 'events/s', ingest, n, true, `${batches.length} pushes, keep-alive, one client; server CPU ${serverCpu.map((x) => x.toFixed(2)).join('/')} s`));
   figures.push(figure('ingest', 'closeloop', 'HTTP push + every case row written', 'events/s', ingestRows, n, true, 'until the first case list after the ingest answers'));
+  if (together.length) {
+    figures.push(figure('ingest', 'closeloop', `${atOnce} devices at once: HTTP push, batches of ${batch}`, 'events/s', together, n, true,
+      `${atOnce} connections, each sending its devices' batches in order; server CPU ${togetherCpu.map((x) => x.toFixed(2)).join('/')} s`));
+  }
   figures.push(figure('pull', 'closeloop', `HTTP initial pull, pages of ${page}`, 'events/s', pull, pulled, true, `${pulled} events incl. ${pulled - n} server ref.assigned events`));
   figures.push(figure('pull', 'closeloop', 'HTTP initial pull (time)', 's', pull, pulled, false, ''));
   summarizeRss('closeloop', rssSamples);
 }
 
 // ---- pouchdb-server -------------------------------------------------------------------------
+// A pouchdb-server on a new folder with an empty database `bench`.
+async function startPouch(bin) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pouch-bench-'));
+  writeFileSync(path.join(dir, 'config.json'), '{}');
+  const port = await freePort();
+  const proc = spawn(process.execPath, [bin, '--port', String(port), '--dir', dir, '--config', path.join(dir, 'config.json'), '--no-stdout-logs'],
+    { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const server = { proc, dir, base: `http://127.0.0.1:${port}`, headers: { 'content-type': 'application/json' }, errText: '' };
+  proc.stderr.on('data', (d) => { server.errText += d; });
+  try {
+    await waitUp(`${server.base}/`, proc);
+    const mk = await fetch(`${server.base}/bench`, { method: 'PUT' });
+    if (!mk.ok) throw new Error(`PUT /bench: ${mk.status}`);
+  } catch (e) {
+    await stopServer(server);
+    throw new Error(`${e.message}\n${server.errText.slice(-2000)}`);
+  }
+  return server;
+}
+async function bulkDocs(server, body) {
+  const res = await fetch(`${server.base}/bench/_bulk_docs`, { method: 'POST', headers: server.headers, body });
+  if (!res.ok) throw new Error(`_bulk_docs: ${res.status} ${await res.text()}`);
+  const j = await res.json();
+  if (j.some((x) => x.error)) throw new Error(`_bulk_docs error ${JSON.stringify(j.find((x) => x.error))}`);
+}
+
 async function pouchdb() {
   const bin = path.join(benchDir, 'peers', 'node_modules', 'pouchdb-server', 'bin', 'pouchdb-server');
   if (!existsSync(bin)) { skipped.push({ scenario: 'ingest/pull/rss', system: 'pouchdb-server', reason: 'skipped: not installed' }); return; }
-  const ingest = [], pull = [];
+  const ingest = [], pull = [], together = [];
   let rssSamples = null, pulled = 0;
   // CouchDB documents: the same event fields, _id = event id (new_edits default: the server assigns revs).
   const bodies = batches.map((b) => JSON.stringify({ docs: b.events.map((e) => ({ _id: e.id, ...e })) }));
   for (let r = 0; r < runs; r++) {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'pouch-bench-'));
-    writeFileSync(path.join(dir, 'config.json'), '{}');
-    const port = await freePort();
-    const proc = spawn(process.execPath, [bin, '--port', String(port), '--dir', dir, '--config', path.join(dir, 'config.json'), '--no-stdout-logs'],
-      { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-    let errText = '';
-    proc.stderr.on('data', (d) => { errText += d; });
-    const base = `http://127.0.0.1:${port}`;
+    let server = null;
     try {
-      await waitUp(`${base}/`, proc);
-      const mk = await fetch(`${base}/bench`, { method: 'PUT' });
-      if (!mk.ok) throw new Error(`PUT /bench: ${mk.status}`);
-      const headers = { 'content-type': 'application/json' };
-      ingest.push(await timeOnce(async () => {
-        for (const body of bodies) {
-          const res = await fetch(`${base}/bench/_bulk_docs`, { method: 'POST', headers, body });
-          if (!res.ok) throw new Error(`_bulk_docs: ${res.status} ${await res.text()}`);
-          const j = await res.json();
-          if (j.some((x) => x.error)) throw new Error(`_bulk_docs error ${JSON.stringify(j.find((x) => x.error))}`);
-        }
-      }));
+      server = await startPouch(bin);
+      const { proc, base } = server;
+      ingest.push(await timeOnce(async () => { for (const body of bodies) await bulkDocs(server, body); }));
       const afterIngest = rssKb(proc.pid).rss;
       const pullAll = async () => {
         let since = 0, count = 0;
@@ -221,16 +280,27 @@ async function pouchdb() {
         s.hwm = rssKb(proc.pid).hwm;
         rssSamples = s;
       }
+      await stopServer(server);
+      server = null;
+      if (atOnce > 0) {  // the same ingest with devices pushing at the same time, on a new server
+        server = await startPouch(bin);
+        const lanes = lanesOf(bodies);
+        together.push(await timeOnce(async () => { await sendLanes(lanes, (body) => bulkDocs(server, body)); }));
+        await stopServer(server);
+        server = null;
+      }
     } catch (e) {
-      process.stderr.write(`pouchdb-server run failed: ${e.message}\n${errText.slice(-2000)}\n`);
+      process.stderr.write(`pouchdb-server run failed: ${e.message}\n${(server?.errText ?? '').slice(-2000)}\n`);
       skipped.push({ scenario: 'ingest/pull/rss', system: 'pouchdb-server', reason: `failed: ${e.message}` });
-      await stop(proc); rmSync(dir, { recursive: true, force: true });
+      await stopServer(server);
       return;
     }
-    await stop(proc);
-    rmSync(dir, { recursive: true, force: true });
   }
   figures.push(figure('ingest', 'pouchdb-server', `_bulk_docs, batches of ${batch}`, 'events/s', ingest, n, true, 'leveldb on disk, same batches'));
+  if (together.length) {
+    figures.push(figure('ingest', 'pouchdb-server', `${atOnce} devices at once: _bulk_docs, batches of ${batch}`, 'events/s', together, n, true,
+      `${atOnce} connections, each sending its devices' batches in order`));
+  }
   figures.push(figure('pull', 'pouchdb-server', `_changes?include_docs=true, pages of ${page}`, 'events/s', pull, pulled, true, ''));
   figures.push(figure('pull', 'pouchdb-server', '_changes initial pull (time)', 's', pull, pulled, false, ''));
   summarizeRss('pouchdb-server', rssSamples);

@@ -28,6 +28,8 @@ const C = [];
 const cmp = (label, cl, peer, target, text, max = null) => { if (cl && peer) C.push({ label, cl, peer, ratio: ratio(cl, peer), target, text, max }); };
 cmp('ingest over HTTP vs pouchdb-server _bulk_docs', find('ingest', 'closeloop', 'HTTP push'), find('ingest', 'pouchdb-server', '_bulk_docs'), 5, '≥ 5×');
 cmp('ingest + every case row written vs pouchdb-server _bulk_docs (information: pouchdb builds no views here)', find('ingest', 'closeloop', 'HTTP push + every case row'), find('ingest', 'pouchdb-server', '_bulk_docs'), null, 'information');
+const atOnce = (system) => figures.find((f) => f.scenario === 'ingest' && f.system === system && f.metric.includes('devices at once'));
+cmp('ingest, devices pushing at once, vs pouchdb-server the same way (information: the rows above send one push at a time)', atOnce('closeloop'), atOnce('pouchdb-server'), null, 'information');
 cmp('ingest over HTTP vs raw SQLite inserts (limit)', find('ingest', 'closeloop', 'HTTP push'), find('insert', 'raw SQLite', 'INSERT same rows (limit)'), 0.5, '≥ 50 % of the limit');
 cmp('Store insert (in process) vs raw SQLite inserts', find('insert', 'closeloop', 'Store::apply_events'), find('insert', 'raw SQLite', 'INSERT same rows (limit)'), 0.5, '≥ 50 % of the limit');
 cmp('Store insert (in process) vs raw SQLite inserts into closeloop\'s events table and indexes (information: what the indexes cost)', find('insert', 'closeloop', 'Store::apply_events'), find('insert', 'raw SQLite', 'INSERT same rows, closeloop'), null, 'information');
