@@ -185,7 +185,7 @@ int main(int argc, char** argv) {
                     if (!opened) die(opened.error().message);
                 }));
             figure(system, "open the device store @" + std::to_string(cases / 1000) + "k cases (information)", t,
-                   std::string("Store::open as the client opens its file: ") + (memfs ? "MEMFS" : "NODEFS") + ", PRAGMA quick_check included");
+                   std::string("Store::open as the client opens its file: ") + (memfs ? "MEMFS" : "NODEFS") + ", its integrity check (Store::check_integrity) included");
         }
         auto s = cl::Store::open(path, o);
         if (!s) die(s.error().message);

@@ -23,6 +23,10 @@ constexpr int64_t kAutoSyncMs = 30000;
 constexpr int64_t kSyncAfterEditMs = 2000;
 constexpr int64_t kBackupDelayMs = 2000;  // after the first tick: the start-up frames go first
 
+// Where the last good copy lived before it had its own IndexedDB database (read as a fallback,
+// then removed).
+std::string legacy_backup_path(const std::string& db_path) { return db_path + ".good"; }
+
 bool file_exists(const std::string& p) {
     struct stat st;
     return ::stat(p.c_str(), &st) == 0;
@@ -76,7 +80,7 @@ bool App::init(const std::string& db_path) {
 
 void App::open_store() {
     const bool restored = platform::take_restored_flag();
-    const std::string legacy_backup = db_path_ + ".good";  // where the copy lived before it had its own database
+    const std::string legacy_backup = legacy_backup_path(db_path_);
     StoreOptions options;
     options.server = false;
     options.wal = false;       // no shared memory in wasm
@@ -367,7 +371,7 @@ void App::wipe_local() {
     sync_.reset();
     store_.reset();
     std::remove(db_path_.c_str());
-    std::remove((db_path_ + ".good").c_str());
+    std::remove(legacy_backup_path(db_path_).c_str());
     platform::delete_backup();
     std::remove((db_path_ + "-journal").c_str());
     session_ = Session{};

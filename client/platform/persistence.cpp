@@ -41,7 +41,7 @@ EM_JS(int, cl_js_copy_file, (const char* from, const char* to), {
 // not mounted, and never load the copy at a start.
 EM_JS(void, cl_js_backup_store, (const char* db_path), {
     var from = UTF8ToString(db_path);
-    var name = '/backup/' + from.split('/').pop() + '.good';
+    var name = Module['closeloopBackupName'](from);
     var mount;
     try {
         mount = Module['closeloopBackupMount']();
@@ -63,7 +63,7 @@ EM_JS(void, cl_js_backup_store, (const char* db_path), {
 
 EM_JS(void, cl_js_restore_backup_and_reload, (const char* db_path), {
     var to = UTF8ToString(db_path);
-    var name = '/backup/' + to.split('/').pop() + '.good';
+    var name = Module['closeloopBackupName'](to);
     var fail = function (why) { if (Module['onAbort']) Module['onAbort']('the local database is damaged and ' + why); };
     var mount;
     try {

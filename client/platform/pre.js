@@ -76,6 +76,8 @@ Module['closeloopBackupMount'] = function () {
   if (!FS.lookupPath('/backup', { follow_mount: false }).node.mounted) FS.mount(IDBFS, {}, '/backup');
   return FS.lookupPath('/backup', { follow_mount: false }).node.mounted;
 };
+// The copy's file under that mount, for the store at dbPath.
+Module['closeloopBackupName'] = function (dbPath) { return '/backup/' + dbPath.split('/').pop() + '.good'; };
 
 // Test bridge and shell helpers (the C side exports cl_test_state only in test builds).
 Module['testState'] = function () {
