@@ -33,7 +33,6 @@
 #include "domain/case.h"
 #include "domain/report.h"
 #include "store/gather_vfs.h"
-#include "store/page_cache.h"
 #include "store/sqlite_util.h"
 #include "store/store.h"
 #include "sync/client_sync.h"
@@ -166,9 +165,8 @@ const char* kServerPragmas =
     " PRAGMA mmap_size=1073741824; PRAGMA cache_size=-131072;";
 
 // The limit gets what the Store has: a connection without SQLite's mutexes (the Store opens its
-// own with SQLITE_OPEN_NOMUTEX; with them the mutexes were a tenth of the limit's instructions),
-// texts bound without copies, and the page cache every connection of the process has
-// (page_cache.h: main() installs it before anything opens a database).
+// own with SQLITE_OPEN_NOMUTEX; with them the mutexes were a tenth of the limit's instructions)
+// and texts bound without copies.
 // vfs: SQLite's default unless named (the information row on closeloop's gathering VFS).
 sqlite3* open_raw(const std::string& path, const char* vfs = nullptr) {
     sqlite3* db = nullptr;
@@ -634,8 +632,6 @@ std::vector<int> parse_list(const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    // Before any database opens, so that the limit and closeloop share SQLite's page cache.
-    if (!cl::sql::install_page_cache()) die("cannot install the page cache (SQLite initialized too early)");
     Args a;
     int big_cases = 0;
     for (int i = 1; i < argc; ++i) {

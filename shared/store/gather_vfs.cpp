@@ -1,5 +1,4 @@
 #include "store/gather_vfs.h"
-#include "store/page_cache.h"
 
 #include <sqlite3.h>
 
@@ -284,7 +283,6 @@ const char* gather_vfs(const char* base_name) {
     std::lock_guard<std::mutex> lock(mu);
     const std::string key = base_name ? base_name : "";
     if (auto it = by_base.find(key); it != by_base.end()) return it->second->name.c_str();
-    install_page_cache();  // SQLite's page cache is chosen before it initializes
     if (sqlite3_initialize() != SQLITE_OK) return nullptr;
     sqlite3_vfs* base = sqlite3_vfs_find(base_name);
     if (!base) return nullptr;

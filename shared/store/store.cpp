@@ -19,7 +19,6 @@
 #include "core/time.h"
 #include "domain/vocab.h"
 #include "store/gather_vfs.h"
-#include "store/page_cache.h"
 #include "store/sqlite_util.h"
 
 namespace cl {
@@ -260,7 +259,6 @@ static_assert(kFreshSchemaVersion == kSchemaVersion, "a migration was added: bri
 }  // namespace
 
 Expected<std::unique_ptr<Store>> Store::open(const std::string& path, const StoreOptions& opts) {
-    sql::install_page_cache();  // before SQLite initializes (page_cache.h)
     std::unique_ptr<Store> s(new Store());
     s->opts_ = opts;
     s->now_ = [] { return wall_now_ms(); };

@@ -1,7 +1,6 @@
 #include "faulty_vfs.h"
 
 #include <sqlite3.h>
-#include "store/page_cache.h"
 
 #include <atomic>
 #include <cstring>
@@ -116,7 +115,6 @@ int v_current_time_int64(sqlite3_vfs*, sqlite3_int64* t) { return g_real->xCurre
 void install() {
     static std::once_flag once;
     std::call_once(once, [] {
-        cl::sql::install_page_cache();  // the page cache every Store has (chosen before SQLite initializes)
         sqlite3_initialize();
         g_real = sqlite3_vfs_find(nullptr);
         std::memset(&g_methods, 0, sizeof g_methods);
