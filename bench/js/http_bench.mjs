@@ -65,7 +65,8 @@ function freePort() {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // Pushes go through node's http module on keep-alive connections, with bodies encoded once before
 // the timing: the client's own work is part of every ingest's wall time (one push at a time, it
-// waits while the server works), and fetch (undici) cost this client ~20 % more CPU per push.
+// waits while the server works): with fetch (undici) and string bodies this client used 0.73 s
+// of CPU per 100k pushed events, this way 0.21-0.29 s.
 const agent = new http.Agent({ keepAlive: true });
 function post(base, pathname, headers, body) {
   const url = new URL(pathname, base);
