@@ -58,6 +58,20 @@ function lanesOf(bodies) {
 async function sendLanes(lanes, send) {
   await Promise.all(lanes.map(async (lane) => { for (const body of lane) await send(body); }));
 }
+// The ingest again with `atOnce` devices pushing at the same time, on a new server from start():
+// the timing, the server's CPU seconds, and the events it accepted (send returns them per push;
+// added after the await: `accepted += await ...` would read `accepted` before the lanes interleave).
+async function ingestAtOnce(start, send, bodies) {
+  const server = await start();
+  try {
+    let accepted = 0;
+    const cpu0 = cpuSeconds(server.proc.pid);
+    const t = await timeOnce(() => sendLanes(lanesOf(bodies), async (body) => { const a = await send(server, body); accepted += a; }));
+    return { t, cpu: cpuSeconds(server.proc.pid) - cpu0, accepted };
+  } finally {
+    await stopServer(server);
+  }
+}
 
 function freePort() {
   return new Promise((res) => { const s = net.createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); }); });
@@ -208,16 +222,11 @@ async function closeloop() {
       }
       await stopServer(server);
       server = null;
-      if (atOnce > 0) {  // the same ingest with devices pushing at the same time, on a new server
-        server = await startCloseloop(password);
-        let together_accepted = 0;
-        const lanes = lanesOf(bodies);
-        const cpu1 = cpuSeconds(server.proc.pid);
-        together.push(await timeOnce(async () => { await sendLanes(lanes, async (body) => { const a = await pushTo(server, body); together_accepted += a; }); }));
-        togetherCpu.push(cpuSeconds(server.proc.pid) - cpu1);
-        if (together_accepted !== n) throw new Error(`accepted ${together_accepted} of ${n} (devices at once)`);
-        await stopServer(server);
-        server = null;
+      if (atOnce > 0) {
+        const once = await ingestAtOnce(() => startCloseloop(password), pushTo, bodies);
+        if (once.accepted !== n) throw new Error(`accepted ${once.accepted} of ${n} (devices at once)`);
+        together.push(once.t);
+        togetherCpu.push(once.cpu);
       }
     } catch (e) {
       process.stderr.write(`closeloop HTTP run failed: ${e.message}\n${(server?.errText ?? '').slice(-2000)}\n`);
@@ -262,11 +271,13 @@ async function startPouch(bin) {
   }
   return server;
 }
+// One _bulk_docs; returns the number of documents written (any error throws).
 async function bulkDocs(server, body) {
   const res = await post(server.base, '/bench/_bulk_docs', server.headers, body);
   if (!res.ok) throw new Error(`_bulk_docs: ${res.status} ${res.text}`);
   const j = JSON.parse(res.text);
   if (j.some((x) => x.error)) throw new Error(`_bulk_docs error ${JSON.stringify(j.find((x) => x.error))}`);
+  return j.length;
 }
 
 async function pouchdb() {
@@ -307,12 +318,10 @@ async function pouchdb() {
       }
       await stopServer(server);
       server = null;
-      if (atOnce > 0) {  // the same ingest with devices pushing at the same time, on a new server
-        server = await startPouch(bin);
-        const lanes = lanesOf(bodies);
-        together.push(await timeOnce(async () => { await sendLanes(lanes, (body) => bulkDocs(server, body)); }));
-        await stopServer(server);
-        server = null;
+      if (atOnce > 0) {
+        const once = await ingestAtOnce(() => startPouch(bin), bulkDocs, bodies);
+        if (once.accepted !== n) throw new Error(`accepted ${once.accepted} of ${n} (devices at once)`);
+        together.push(once.t);
       }
     } catch (e) {
       process.stderr.write(`pouchdb-server run failed: ${e.message}\n${(server?.errText ?? '').slice(-2000)}\n`);
