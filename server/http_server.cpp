@@ -148,6 +148,13 @@ HttpServer::HttpServer(App& app, HttpLimits limits) : impl_(std::make_unique<Imp
     svr.set_idle_interval(0, 0);
     svr.set_keep_alive_timeout(limits.idle_timeout_s);
     svr.set_keep_alive_max_count(limits.keep_alive_max);
+    // cpp-httplib's default sets SO_REUSEPORT, with which a second server binds the same port and
+    // the kernel hands it every other new connection: devices would sync with two processes.
+    // SO_REUSEADDR only lets a restarted server bind while the old one's connections linger.
+    svr.set_socket_options([](int sock) {
+        const int one = 1;
+        setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    });
     size_t threads = limits.threads, max_threads = std::max(limits.threads, limits.max_threads), queued = limits.max_queued;
     svr.new_task_queue = [threads, max_threads, queued] { return new ElasticPool(threads, max_threads, queued); };
     svr.set_default_headers({

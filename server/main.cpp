@@ -5,6 +5,9 @@
 //   closeloop-server retention run [--dry-run] --data DIR
 //   closeloop-server demo [--team T] [--count N] --data DIR
 #include <csignal>
+#include <cerrno>
+#include <fcntl.h>
+#include <sys/file.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -93,6 +96,43 @@ std::unique_ptr<App> open_app(const Args& a) {
     return std::move(*app);
 }
 
+// One serving process per data folder. A second server on the same folder would share the
+// database file but not the first one's memory (login throttling, caches, the sweeper's
+// schedule), and an admin who started the server twice by mistake would not notice. The lock is
+// the kernel's (flock on DATA/server.lock): it goes with the process, after kill -9 too. The
+// admin subcommands (backup, user add, ...) do not take it: they run beside a live server.
+// Returns the lock's descriptor (kept open for the process's life), or -1 after printing why.
+int lock_data_folder(const std::string& dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    const std::string path = (std::filesystem::path(dir) / "server.lock").string();
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        std::cerr << "closeloop-server: cannot open " << path << ": " << std::strerror(errno) << "\n";
+        return -1;
+    }
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        const int err = errno;
+        char pid[32] = {};
+        const ssize_t n = ::pread(fd, pid, sizeof pid - 1, 0);
+        std::string holder = n > 0 ? std::string(pid, static_cast<size_t>(n)) : std::string();
+        while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+        if (err == EWOULDBLOCK)
+            std::cerr << "closeloop-server: the data folder " << dir << " is in use by another closeloop-server"
+                      << (holder.empty() ? std::string() : " (pid " + holder + ")")
+                      << "; stop that one first, or give this one another --data folder\n";
+        else
+            std::cerr << "closeloop-server: cannot lock " << path << ": " << std::strerror(err) << "\n";
+        ::close(fd);
+        return -1;
+    }
+    const std::string pid = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+        // The pid is only for the message above; the lock itself holds.
+    }
+    return fd;
+}
+
 #ifdef __GLIBC__
 // glibc's malloc backs its heap with transparent huge pages only when told so by the
 // GLIBC_TUNABLES variable, which it reads once, at start-up: the serving process sets it and
@@ -142,6 +182,7 @@ int serve(const Args& a) {
         for (const char* cand : {"build/web/client/www", "www"})
             if (std::filesystem::is_directory(cand)) { args.static_dir = cand; break; }
     }
+    if (lock_data_folder(args.data) < 0) return 1;
     auto app = open_app(args);
     if (!app) return 1;
     auto pw = app->ensure_admin();
@@ -167,9 +208,13 @@ int serve(const Args& a) {
         std::cerr << "closeloop-server: cannot load the TLS certificate/key (" << args.tls_cert << ", " << args.tls_key << ")\n";
         return 1;
     }
+    errno = 0;
     int port = http.bind(args.host, args.port);
     if (port < 0) {
-        std::cerr << "closeloop-server: cannot listen on " << args.host << ":" << args.port << "\n";
+        const int err = errno;
+        std::cerr << "closeloop-server: cannot listen on " << args.host << ":" << args.port
+                  << (err == EADDRINUSE ? " (the port is in use: is another server running?)" : err ? std::string(" (") + std::strerror(err) + ")" : std::string())
+                  << "\n";
         return 1;
     }
     struct sigaction sa{};

@@ -436,6 +436,48 @@ def snapshot(srv, admin):
     return {"events": events, "tombs": tombs, "cursor": cursor, "cases": rows, "users": users}
 
 
+def second_server(srv, data, port):
+    """Starts another closeloop-server; returns (exit code or None if it kept running, output)."""
+    import subprocess
+    env = dict(os.environ, CLOSELOOP_TEST_FAST_HASH="1", CLOSELOOP_ADMIN_PASSWORD=rc.ADMIN_PASSWORD)
+    p = subprocess.Popen([srv.binary, "--host", "127.0.0.1", "--port", str(port), "--data", data, "--sweep-interval", "0"],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    try:
+        out, _ = p.communicate(timeout=15)
+        return p.returncode, out.decode("utf-8", "replace")
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, _ = p.communicate()
+        return None, out.decode("utf-8", "replace")
+
+
+def test_second_server(srv, token):
+    # An admin who starts the server twice must be told, and the running one must keep every
+    # device: with SO_REUSEPORT (cpp-httplib's default) a second process bound the same port and
+    # the kernel gave it every other new connection.
+    section("a second server on the same port or data folder")
+    import tempfile
+    other = tempfile.mkdtemp(prefix="closeloop-second-")
+    try:
+        code, out = second_server(srv, os.path.join(other, "data"), srv.port)
+        fail.check(code not in (None, 0), "a second server on port %d kept running (exit %s): %s" % (srv.port, code, out[-300:]))
+        fail.check("port is in use" in out, "second server on the same port: no clear message: %r" % out[-300:])
+        code, out = second_server(srv, srv.data, rc.free_port())
+        fail.check(code not in (None, 0), "a second server on the same data folder kept running (exit %s): %s" % (code, out[-300:]))
+        fail.check("in use by another closeloop-server (pid %d)" % srv.proc.pid in out,
+                   "second server on the same data folder: no clear message: %r" % out[-300:])
+        # The first server still serves every new connection (its token works on each).
+        ok = 0
+        for _ in range(20):
+            st, _, _ = rc.request(srv.port, "GET", "/api/v1/auth/me", token=token, timeout=5)
+            ok += st == 200
+        fail.check(ok == 20, "after the second starts, %d of 20 new connections reached the first server" % ok)
+        figures["second_server_refused"] = True
+    finally:
+        import shutil
+        shutil.rmtree(other, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("binary")
@@ -487,6 +529,7 @@ def main():
         test_traversal(srv)
         test_query(srv, tokens)
         test_slowloris(srv, tokens["agent"], args.read_timeout, args.slow)
+        test_second_server(srv, tokens["agent"])
         section("data unchanged")
         after = snapshot(srv, admin)
         for k in before:
