@@ -105,6 +105,11 @@ std::unique_ptr<App> open_app(const Args& a) {
 int lock_data_folder(const std::string& dir) {
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
+    if (ec || !std::filesystem::is_directory(dir, ec)) {
+        std::cerr << "closeloop-server: cannot use " << dir << " as the data folder: "
+                  << (ec ? ec.message() : std::string("it is not a folder")) << "\n";
+        return -1;
+    }
     const std::string path = (std::filesystem::path(dir) / "server.lock").string();
     const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
