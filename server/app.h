@@ -47,7 +47,14 @@ public:
     Expected<std::string> ensure_admin();
     Status add_user(const User& u, const std::string& password, const std::string& actor);
     RetentionOutcome run_retention(bool dry_run, const std::string& actor);
-    Status backup(const std::string& file);
+    // A consistent copy of the database in `file`, then the attachment files (content-addressed,
+    // kept outside the database) into the folder `file` + ".attachments": files already there are
+    // not copied again, so a backup to the same place is incremental.
+    struct BackupOutcome {
+        std::string attachments_dir;
+        int64_t files_copied = 0, files_present = 0, bytes_copied = 0;
+    };
+    Expected<BackupOutcome> backup(const std::string& file);
     std::string metrics_text();
 
     void start_sweeper();
@@ -62,6 +69,7 @@ public:
     const ServerOptions& options() const { return opts_; }
 
 private:
+    Status backup_database(const std::string& file);
     struct Ctx;
     using Handler = HttpResponse (App::*)(const HttpRequest&, Ctx&);
     struct Route;

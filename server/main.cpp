@@ -267,9 +267,12 @@ int main(int argc, char** argv) {
         a.sweep = 0;
         auto app = open_app(a);
         if (!app) return 1;
-        Status s = app->backup(a.positional[1]);
-        if (!s) { std::cerr << s.error().message << "\n"; return 1; }
-        std::cout << "backup written to " << a.positional[1] << "\n";
+        auto b = app->backup(a.positional[1]);
+        if (!b) { std::cerr << b.error().message << "\n"; return 1; }
+        std::cout << "backup written to " << a.positional[1] << "; attachments in " << b->attachments_dir << " ("
+                  << b->files_copied << " copied, " << b->bytes_copied << " bytes; " << b->files_present << " already there)\n"
+                  << "to restore: stop the server, delete DATA/closeloop.db-wal and -shm, copy the file to DATA/closeloop.db\n"
+                  << "and the folder's files into DATA/attachments/\n";
         return 0;
     }
     if (cmd == "user" && a.positional.size() == 3 && a.positional[1] == "add") {
