@@ -1,9 +1,12 @@
 #include "app.h"
 
 #include <sqlite3.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -834,6 +837,34 @@ std::string clean_mime(const std::string& raw) {
 }
 }  // namespace
 
+namespace {
+
+// Writes `data` to `path` and makes it durable before returning: the upload's 201 is a promise
+// like a push's acknowledgement (the database is synchronous=FULL; the file must be too).
+bool write_file_durably(const fs::path& path, const std::string& data) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return false;
+    size_t done = 0;
+    while (done < data.size()) {
+        const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        done += static_cast<size_t>(n);
+    }
+    const bool ok = done == data.size() && ::fsync(fd) == 0;
+    return ::close(fd) == 0 && ok;
+}
+
+// After a rename: the directory entry itself reaches the disk.
+void sync_directory(const fs::path& dir) {
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return;
+    (void)::fsync(fd);
+    ::close(fd);
+}
+
+}  // namespace
+
 HttpResponse App::h_attach_put(const HttpRequest& req, Ctx& ctx) {
     if (ctx.caller.role == "analyst") return error_response(403, "forbidden", "analysts cannot upload attachments");
     if (req.body.size() > opts_.max_attachment)
@@ -845,14 +876,16 @@ HttpResponse App::h_attach_put(const HttpRequest& req, Ctx& ctx) {
     std::error_code ec;
     if (!fs::exists(final_path, ec)) {
         fs::path tmp = dir / (sha + ".tmp-" + random_hex(6));
-        {
-            std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-            f.write(req.body.data(), static_cast<std::streamsize>(req.body.size()));
-            f.flush();
-            if (!f) return error_response(500, "io", "could not store the attachment");
+        if (!write_file_durably(tmp, req.body)) {
+            fs::remove(tmp, ec);
+            return error_response(500, "io", "could not store the attachment");
         }
         fs::rename(tmp, final_path, ec);
-        if (ec) return error_response(500, "io", "could not store the attachment");
+        if (ec) {
+            fs::remove(tmp, ec);
+            return error_response(500, "io", "could not store the attachment");
+        }
+        sync_directory(dir);
     }
     AttachmentMeta m;
     m.sha256 = sha;
