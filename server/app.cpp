@@ -1393,7 +1393,11 @@ Expected<App::BackupOutcome> App::backup(const std::string& file) {
     BackupOutcome out;
     out.attachments_dir = file + ".attachments";
     std::error_code ec;
+    // Like the data folder (owner only): the copy holds clients' personal data and password hashes.
+    fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace, ec);
+    if (ec) return make_error("io", "backup: cannot restrict " + file + " to its owner: " + ec.message());
     fs::create_directories(out.attachments_dir, ec);
+    if (!ec) fs::permissions(out.attachments_dir, fs::perms::owner_all, fs::perm_options::replace, ec);
     if (ec) return make_error("io", "backup: cannot create " + out.attachments_dir + ": " + ec.message());
     for (fs::directory_iterator it(attachments_dir(), ec), end; !ec && it != end; it.increment(ec)) {
         const std::string name = it->path().filename().string();
@@ -1418,6 +1422,8 @@ Expected<App::BackupOutcome> App::backup(const std::string& file) {
 
 Status App::backup_database(const std::string& file) {
     std::lock_guard<std::recursive_mutex> lk(db_mutex());
+    // Created owner-only before SQLite opens it (SQLite would create it readable by everyone).
+    if (const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600); fd >= 0) ::close(fd);
     sqlite3* dest = nullptr;
     if (sqlite3_open(file.c_str(), &dest) != SQLITE_OK) {
         std::string msg = dest ? sqlite3_errmsg(dest) : "cannot open";

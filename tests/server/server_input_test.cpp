@@ -152,6 +152,9 @@ TEST_F(ServerInput, BackupHoldsDatabaseAndAttachmentsAndRestores) {
     EXPECT_EQ(b1->files_copied, 1);
     EXPECT_EQ(b1->files_present, 0);
     EXPECT_EQ(b1->bytes_copied, static_cast<int64_t>(first.size()));
+    // Owner only, like the data folder: the copy holds personal data and password hashes.
+    EXPECT_EQ(fs::status(file).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
+    EXPECT_EQ(fs::status(b1->attachments_dir).permissions() & fs::perms::all, fs::perms::owner_all);
     ASSERT_EQ(c.post("/api/v1/attachments", second, "text/plain", {{"X-Filename", "b.txt"}}).status, 201);
     auto b2 = app_->backup(file);
     ASSERT_TRUE(b2.ok()) << b2.error().message;
