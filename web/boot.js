@@ -70,12 +70,34 @@
     // the local database's IndexedDB is opened now, so on a first visit the browser creates it while
     // the wasm loads. The WebGL2 context is created later, in pre.js, while IDBFS reads that
     // database: creating a context blocks this thread until the GPU process has made it.
-    var s = document.createElement('script');
-    s.src = 'closeloop.js';
-    s.async = true;
-    s.onerror = function () { Module.onAbort('the application files could not be loaded (offline before the first visit?).'); };
-    document.body.appendChild(s);
-    Module.localDb = openLocalDb();
+    function start() {
+      msg.textContent = 'Loading…';
+      var s = document.createElement('script');
+      s.src = 'closeloop.js';
+      s.async = true;
+      s.onerror = function () { Module.onAbort('the application files could not be loaded (offline before the first visit?).'); };
+      document.body.appendChild(s);
+      Module.localDb = openLocalDb();
+    }
+    // One tab at a time: each tab works on its own copy of the local database and saves the whole
+    // file to IndexedDB, so two tabs would overwrite each other's unsynced work. The first tab holds
+    // a Web Lock for as long as it is open; another waits for it (the lock is released when that
+    // tab closes or reloads, and this one then starts by itself) and says why after a moment (a
+    // reload waits a few milliseconds for its own previous page: no message for that).
+    if (navigator.locks && navigator.locks.request) {
+      var started = false;
+      var why = setTimeout(function () {
+        if (!started) msg.textContent = 'closeloop is open in another tab or window of this browser. Use that one, or close it: this tab then starts by itself.';
+      }, 700);
+      navigator.locks.request('closeloop-local-data', function () {
+        started = true;
+        clearTimeout(why);
+        start();
+        return new Promise(function () {});  // held until this page goes away
+      }).catch(function (e) { console.warn('tab lock: ' + e); if (!started) { started = true; start(); } });
+    } else {
+      start();
+    }
     if ('serviceWorker' in navigator && location.protocol !== 'file:') {
       navigator.serviceWorker.register('sw.js').catch(function (e) { console.warn('service worker: ' + e); });
     }

@@ -80,3 +80,32 @@ test('a damaged local database is replaced by the last good copy', async () => {
     await srv.close();
   }
 });
+
+// Each tab works on its own copy of the local database and saves the whole file, so a second tab
+// of the app would overwrite the first one's unsynced work (and the first the second's). A second
+// tab waits, says why, and starts by itself once the first is closed, with the first one's data.
+test('a second tab waits for the first and then starts with its data', async () => {
+  const srv = await startStatic();
+  const { context, page } = await launch(tempProfile('tabs'));
+  let second = null;
+  try {
+    await openApp(page, srv.url);
+    await call(page, 'session', JSON.stringify({ id: 'first-tab', name: 'First Tab', role: 'agent', teams: ['north'] }));
+    await waitFor(page, (s) => s.user === 'first-tab', 'session in the first tab');
+    await waitSaved(page);
+    second = await context.newPage();
+    await second.goto(srv.url);
+    await second.waitForFunction(() => /open in another tab/.test(document.getElementById('msg').textContent), null, { timeout: 10000 });
+    assert.equal(await second.evaluate(() => window.closeloopReady === true || !!(window.Module && Module.testState)), false,
+      'the second tab did not start its own copy');
+    await shot(second, '02-second-tab-waits');
+    await page.close();
+    await second.waitForFunction(() => window.closeloopReady === true && window.Module && Module.testState && Module.testState(), null, { timeout: 30000 });
+    await loaderGone(second);
+    const s = await waitFor(second, (x) => x.ready, 'second tab ready');
+    assert.equal(s.user, 'first-tab', 'the second tab opened the data the first one saved');
+  } finally {
+    await context.close();
+    await srv.close();
+  }
+});
