@@ -70,6 +70,10 @@
     // the local database's IndexedDB is opened now, so on a first visit the browser creates it while
     // the wasm loads. The WebGL2 context is created later, in pre.js, while IDBFS reads that
     // database: creating a context blocks this thread until the GPU process has made it.
+    // Opening the database reads and writes nothing (a first visit creates it empty), so it starts
+    // at once, in every tab, while the lock below is requested; the app that loads and saves it
+    // starts only in the tab holding the lock.
+    Module.localDb = openLocalDb();
     function start() {
       msg.textContent = 'Loading…';
       var s = document.createElement('script');
@@ -77,7 +81,6 @@
       s.async = true;
       s.onerror = function () { Module.onAbort('the application files could not be loaded (offline before the first visit?).'); };
       document.body.appendChild(s);
-      Module.localDb = openLocalDb();
     }
     // One tab at a time: each tab works on its own copy of the local database and saves the whole
     // file to IndexedDB, so two tabs would overwrite each other's unsynced work. The first tab holds
