@@ -56,6 +56,15 @@
         loader.style.opacity = '0';
         setTimeout(function () { loader.style.display = 'none'; }, 220);
         window.closeloopReady = true;
+        // Work not yet synced lives only in this browser's storage, which a browser may clear under
+        // storage pressure unless the site's storage is persistent: ask for that once the app runs
+        // (Chromium decides without a prompt, e.g. yes for an installed app; Firefox asks the user).
+        // Module.storagePersisted: the answer (undefined while unknown or unsupported).
+        if (navigator.storage && navigator.storage.persisted && navigator.storage.persist) {
+          navigator.storage.persisted().then(function (p) {
+            return p ? true : navigator.storage.persist();
+          }).then(function (p) { Module.storagePersisted = !!p; }, function (e) { console.warn('storage: ' + e); });
+        }
       },
       onAbort: function (what) {
         loader.className = 'error';

@@ -13,6 +13,9 @@ test('boots with WebGL2 and shows the sign-in screen', async () => {
     const s = await state(page);
     assert.equal(s.ready, true);
     assert.equal(s.signed_in, false);
+    // Unsynced work must not be cleared by the browser under storage pressure: the app asked for
+    // persistent storage and got an answer (headless Chromium decides by its own rules).
+    await page.waitForFunction(() => typeof Module.storagePersisted === 'boolean', null, { timeout: 10000 });
     assert.ok(s.widgets['login.username'], 'login field drawn');
     await shot(page, '01-login-no-server');
     // Offline sign-in attempt gives a clear message (server answers 503 here).
