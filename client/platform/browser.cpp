@@ -24,6 +24,11 @@ EMSCRIPTEN_KEEPALIVE void cl_file_picked(const char* name, const char* type, dou
 
 EM_JS(int, cl_js_online, (), { return navigator.onLine ? 1 : 0; });
 
+EM_JS(int, cl_js_storage_persisted, (), {
+    var p = Module['storagePersisted'];
+    return p === true ? 1 : p === false ? 0 : -1;
+});
+
 EM_JS(void, cl_js_download, (const char* name, const char* mime, const char* data, int len), {
     var bytes = HEAPU8.slice(data, data + len);
     var blob = new Blob([bytes], {type: UTF8ToString(mime)});
@@ -74,6 +79,7 @@ namespace cl::platform {
 
 int64_t now_ms() { return static_cast<int64_t>(emscripten_date_now()); }
 bool navigator_online() { return cl_js_online() != 0; }
+int storage_persisted() { return cl_js_storage_persisted(); }
 double device_pixel_ratio() { return emscripten_get_device_pixel_ratio(); }
 void canvas_css_size(double* w, double* h) { emscripten_get_element_css_size("#canvas", w, h); }
 

@@ -7,6 +7,9 @@ namespace cl::platform {
 
 int64_t now_ms();                 // wall clock, UTC ms
 bool navigator_online();          // navigator.onLine
+// Whether the browser keeps this site's storage under storage pressure (boot.js asked for it):
+// 1 yes, 0 no (it may clear local data the device has not synced), -1 not known (yet).
+int storage_persisted();
 double device_pixel_ratio();
 void canvas_css_size(double* w, double* h);
 // Saves data as a file through the browser's download mechanism.

@@ -2,6 +2,7 @@
 #include <emscripten.h>
 
 #include "core/json.h"
+#include "platform/browser.h"
 #include "ui/ui.h"
 
 namespace cl::ui {
@@ -46,6 +47,7 @@ extern "C" EMSCRIPTEN_KEEPALIVE const char* cl_test_state() {
     w.kv("login_error", app.login_error()).kv("login_in_flight", app.login_in_flight());
     w.kv("save_state", save_name(app.save_state())).kv("flush_count", app.flush_count());
     w.kv("saved", app.save_state() == SaveState::Saved || app.save_state() == SaveState::Clean);
+    w.kv("storage_persisted", static_cast<int64_t>(platform::storage_persisted()));
     if (app.ready()) {
         w.kv("device", app.store()->device_id());
         w.kv("uploads", static_cast<int64_t>(app.pending_uploads()));

@@ -122,6 +122,9 @@ void inbox_view(App& app, UiState& ui) {
     ImGuiTableFlags flags = ImGuiTableFlags_Sortable | ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerH |
                             ImGuiTableFlags_BordersOuter | ImGuiTableFlags_ScrollY | ImGuiTableFlags_Resizable |
                             ImGuiTableFlags_SizingStretchProp;
+    // An empty list shows one message across the row; a resizable table draws its column borders
+    // through it (ImGui forces inner vertical borders on resizable tables).
+    if (s.total == 0) flags &= ~ImGuiTableFlags_Resizable;
     ImGui::PushStyleColor(ImGuiCol_ChildBg, IM_COL32_WHITE);
     if (ImGui::BeginTable("cases", 8, flags, ImVec2(0, 0))) {
         ImGui::TableSetupScrollFreeze(0, 1);
@@ -204,9 +207,13 @@ void inbox_view(App& app, UiState& ui) {
             ImGui::TableNextRow();
             ImGui::TableNextColumn();
             bool filtered = s.search[0] || s.kind || s.category || s.mine || s.overdue_only || s.escalation_only;
+            // The message spans the row: the first column's clip cut it after a few words.
+            const ImVec2 at = ImGui::GetCursorScreenPos();
+            ImGui::PushClipRect(at, ImVec2(ImGui::GetWindowPos().x + ImGui::GetWindowWidth(), at.y + ImGui::GetTextLineHeightWithSpacing()), false);
             ImGui::TextDisabled("%s", filtered ? "No cases match these filters. Clear the search or filters to see more."
                                                : s.status == 1 ? "No open cases: everything is resolved or closed. Choose \"Any status\" to see them."
                                                                : "No cases with this status.");
+            ImGui::PopClipRect();
         }
         ImGui::EndTable();
     }

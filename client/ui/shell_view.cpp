@@ -233,7 +233,15 @@ void status_bar(App& app, UiState& ui) {
     ImGui::SameLine(0, fs * 1.5f);
     switch (app.save_state()) {
         case SaveState::Clean:
-        case SaveState::Saved: ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(color::success), "\xE2\x9C\x93 Saved on this device"); break;
+        case SaveState::Saved:
+            ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(color::success), "\xE2\x9C\x93 Saved on this device");
+            // Where the browser did not grant persistent storage, say what that means (on hover:
+            // it is the case for most sites that are not installed, so no alarm on screen).
+            if (platform::storage_persisted() == 0 && ImGui::IsItemHovered())
+                ImGui::SetTooltip("This browser may clear data saved by sites when the device runs low on space.\n"
+                                  "Changes not yet uploaded would be lost: sync when you can, or install the app\n"
+                                  "(browser menu: Install closeloop), which keeps its data.");
+            break;
         case SaveState::Pending:
         case SaveState::Saving: ImGui::TextDisabled("Saving\xE2\x80\xA6"); break;
         case SaveState::Failed: ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(color::danger), "Not saved: %s", app.save_error().c_str()); break;

@@ -16,6 +16,9 @@ test('boots with WebGL2 and shows the sign-in screen', async () => {
     // Unsynced work must not be cleared by the browser under storage pressure: the app asked for
     // persistent storage and got an answer (headless Chromium decides by its own rules).
     await page.waitForFunction(() => typeof Module.storagePersisted === 'boolean', null, { timeout: 10000 });
+    const persisted = await page.evaluate(() => Module.storagePersisted);
+    assert.equal((await waitFor(page, (x) => x.storage_persisted !== -1, 'storage answer in the app')).storage_persisted, persisted ? 1 : 0,
+      'the app reads the answer (the status bar explains a refusal on hover)');
     assert.ok(s.widgets['login.username'], 'login field drawn');
     await shot(page, '01-login-no-server');
     // Offline sign-in attempt gives a clear message (server answers 503 here).
