@@ -835,9 +835,6 @@ std::string clean_mime(const std::string& raw) {
               std::all_of(t.begin(), t.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '.' || c == '+' || c == '-'; });
     return ok ? t : "application/octet-stream";
 }
-}  // namespace
-
-namespace {
 
 // Writes `data` to `path` and makes it durable before returning: the upload's 201 is a promise
 // like a push's acknowledgement (the database is synchronous=FULL; the file must be too).

@@ -131,10 +131,9 @@ int lock_data_folder(const std::string& dir) {
         ::close(fd);
         return -1;
     }
+    // The pid is only for the message above: the lock holds whether or not it is written.
     const std::string pid = std::to_string(::getpid()) + "\n";
-    if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
-        // The pid is only for the message above; the lock itself holds.
-    }
+    if (::ftruncate(fd, 0) == 0) (void)::pwrite(fd, pid.data(), pid.size(), 0);
     return fd;
 }
 

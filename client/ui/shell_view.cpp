@@ -237,7 +237,7 @@ void status_bar(App& app, UiState& ui) {
             ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(color::success), "\xE2\x9C\x93 Saved on this device");
             // Where the browser did not grant persistent storage, say what that means (on hover:
             // it is the case for most sites that are not installed, so no alarm on screen).
-            if (platform::storage_persisted() == 0 && ImGui::IsItemHovered())
+            if (ImGui::IsItemHovered() && platform::storage_persisted() == 0)  // asks JS only on hover
                 ImGui::SetTooltip("This browser may clear data saved by sites when the device runs low on space.\n"
                                   "Changes not yet uploaded would be lost: sync when you can, or install the app\n"
                                   "(browser menu: Install closeloop), which keeps its data.");
