@@ -189,16 +189,6 @@ int serve(const Args& a) {
     if (lock_data_folder(args.data) < 0) return 1;
     auto app = open_app(args);
     if (!app) return 1;
-    auto pw = app->ensure_admin();
-    if (!pw) {
-        std::cerr << "closeloop-server: cannot create the admin user: " << pw.error().message << "\n";
-        return 1;
-    }
-    if (!pw->empty()) {
-        std::cout << "Created user 'admin' with password: " << *pw << "\n"
-                  << "(shown once; change it with PUT /api/v1/admin/users/admin)\n"
-                  << std::flush;
-    }
     HttpLimits limits;
     limits.read_timeout_s = args.read_timeout;
     if (args.tls_cert.empty() != args.tls_key.empty()) {
@@ -220,6 +210,18 @@ int serve(const Args& a) {
                   << (err == EADDRINUSE ? " (the port is in use: is another server running?)" : err ? std::string(" (") + std::strerror(err) + ")" : std::string())
                   << "\n";
         return 1;
+    }
+    // The first admin is created once the port is ours: a start that cannot listen must not print
+    // a one-time password for a server that never ran.
+    auto pw = app->ensure_admin();
+    if (!pw) {
+        std::cerr << "closeloop-server: cannot create the admin user: " << pw.error().message << "\n";
+        return 1;
+    }
+    if (!pw->empty()) {
+        std::cout << "Created user 'admin' with password: " << *pw << "\n"
+                  << "(shown once; change it with PUT /api/v1/admin/users/admin)\n"
+                  << std::flush;
     }
     struct sigaction sa{};
     sa.sa_handler = on_signal;

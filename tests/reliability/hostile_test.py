@@ -436,10 +436,12 @@ def snapshot(srv, admin):
     return {"events": events, "tombs": tombs, "cursor": cursor, "cases": rows, "users": users}
 
 
-def second_server(srv, data, port):
+def second_server(srv, data, port, admin_password=True):
     """Starts another closeloop-server; returns (exit code or None if it kept running, output)."""
     import subprocess
     env = dict(os.environ, CLOSELOOP_TEST_FAST_HASH="1", CLOSELOOP_ADMIN_PASSWORD=rc.ADMIN_PASSWORD)
+    if not admin_password:
+        env.pop("CLOSELOOP_ADMIN_PASSWORD")
     p = subprocess.Popen([srv.binary, "--host", "127.0.0.1", "--port", str(port), "--data", data, "--sweep-interval", "0"],
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
     try:
@@ -459,9 +461,12 @@ def test_second_server(srv, token):
     import tempfile
     other = tempfile.mkdtemp(prefix="closeloop-second-")
     try:
-        code, out = second_server(srv, os.path.join(other, "data"), srv.port)
+        # A new data folder and no admin password given: a start that cannot listen must not print
+        # a one-time admin password for a server that never ran.
+        code, out = second_server(srv, os.path.join(other, "data"), srv.port, admin_password=False)
         fail.check(code not in (None, 0), "a second server on port %d kept running (exit %s): %s" % (srv.port, code, out[-300:]))
         fail.check("port is in use" in out, "second server on the same port: no clear message: %r" % out[-300:])
+        fail.check("password" not in out, "a server that could not listen printed an admin password: %r" % out[-300:])
         code, out = second_server(srv, srv.data, rc.free_port())
         fail.check(code not in (None, 0), "a second server on the same data folder kept running (exit %s): %s" % (code, out[-300:]))
         fail.check("in use by another closeloop-server (pid %d)" % srv.proc.pid in out,
