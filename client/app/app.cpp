@@ -258,12 +258,7 @@ void App::tick(int64_t now) {
             sent_.reset();
             data_version_++;
             committed();
-            if (!stats_.rejections.empty() && resp->accepted + resp->duplicates == 0) {
-                // Nothing moved in this batch: stop pushing to avoid a loop; pull anyway.
-                start_pull();
-            } else {
-                start_push();
-            }
+            start_push();  // the next batch goes on after refused events; none left: pull
         } else if (phase_ == SyncPhase::Pulling) {
             auto page = pull_response_from_json(r.body);
             if (!page) { sync_failed("Bad pull response: " + page.error().message, false); continue; }
@@ -618,6 +613,7 @@ void App::sync_now() {
         return;
     }
     stats_ = SyncStats{};
+    sync_->begin_sync();
     progress_events_ = 0;
     last_attempt_ = now_;
     request_settings();

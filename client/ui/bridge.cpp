@@ -61,6 +61,9 @@ extern "C" EMSCRIPTEN_KEEPALIVE const char* cl_test_state() {
     w.kv("sync_phase", app.sync_phase() == SyncPhase::Idle ? "idle" : app.sync_phase() == SyncPhase::Pushing ? "push" : "pull");
     w.kv("settings_at", app.settings_applied_at());
     w.kv("last_sync", app.last_sync()).kv("sync_error", app.sync_error());
+    w.key("refused").begin_array();  // the last sync's refusals, as the status bar counts them
+    for (const auto& r : app.last_stats().rejections) w.str(r.reason);
+    w.end_array();
     w.kv("logout_blocked", app.logout_blocked());
     w.key("toasts").begin_array();
     for (auto& t : app.toasts()) w.str(t.text);

@@ -188,6 +188,32 @@ static void sidebar(App& app, UiState& ui) {
     ImGui::PopStyleColor();
 }
 
+// Changes the server refused at the last sync (no write access to a team any more, a case of
+// another team, a clock far off): they stay on the device and are sent again at each sync, so
+// "waiting to upload" alone would never say why they do not leave.
+static void refused_changes(App& app) {
+    const auto& refused = app.last_stats().rejections;
+    if (refused.empty() || app.sync_phase() != SyncPhase::Idle) return;
+    ImGui::SameLine();
+    ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(color::danger), "(%d refused by the server)", static_cast<int>(refused.size()));
+    mark("status.refused");
+    if (!ImGui::IsItemHovered()) return;
+    std::vector<std::pair<std::string, int>> reasons;  // in the order first seen
+    for (const auto& r : refused) {
+        auto it = std::find_if(reasons.begin(), reasons.end(), [&](const auto& x) { return x.first == r.reason; });
+        if (it == reasons.end()) reasons.emplace_back(r.reason, 1);
+        else it->second++;
+    }
+    std::string text = "At the last sync the server refused " + std::to_string(refused.size()) +
+                       (refused.size() == 1 ? " change:\n" : " changes:\n");
+    for (size_t i = 0; i < reasons.size() && i < 5; ++i)
+        text += "  - " + reasons[i].first + (reasons[i].second > 1 ? " (" + std::to_string(reasons[i].second) + " changes)" : "") + "\n";
+    if (reasons.size() > 5) text += "  - and " + std::to_string(reasons.size() - 5) + " other reasons\n";
+    text += "They stay on this device and are sent again at every sync.\n"
+            "Export saves them to a file; ask an admin about your team access.";
+    ImGui::SetTooltip("%s", text.c_str());
+}
+
 void status_bar(App& app, UiState& ui) {
     const float fs = ImGui::GetFontSize();
     ImGui::PushStyleColor(ImGuiCol_ChildBg, IM_COL32_WHITE);
@@ -228,6 +254,7 @@ void status_bar(App& app, UiState& ui) {
     else if (pending > 0) ImGui::Text("%lld change%s waiting to upload", pending, pending == 1 ? "" : "s");
     else ImGui::TextUnformatted("All changes uploaded");
     mark("status.pending");
+    refused_changes(app);
     ImGui::SameLine(0, fs * 1.5f);
     ImGui::TextDisabled("|");
     ImGui::SameLine(0, fs * 1.5f);

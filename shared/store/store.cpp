@@ -1954,11 +1954,14 @@ Expected<std::vector<Event>> Store::record_local_batch(const std::vector<LocalEv
     return out;
 }
 
-Expected<std::vector<Event>> Store::pending_events(int limit) {
+Expected<std::vector<Event>> Store::pending_events(int limit, int64_t after_rowid, int64_t* last_rowid) {
     std::vector<Event> out;
-    Stmt& s = stmt("SELECT " CL_EVENT_COLUMNS " FROM events WHERE seq IS NULL ORDER BY rowid LIMIT ?1");
-    s.bind(1, static_cast<int64_t>(limit));
-    while (s.step()) out.push_back(read_event(s, 0));
+    Stmt& s = stmt("SELECT rowid, " CL_EVENT_COLUMNS " FROM events WHERE seq IS NULL AND rowid > ?2 ORDER BY rowid LIMIT ?1");
+    s.bind(1, static_cast<int64_t>(limit)).bind(2, after_rowid);
+    while (s.step()) {
+        if (last_rowid) *last_rowid = s.i64(0);
+        out.push_back(read_event(s, 1));
+    }
     if (s.last_rc() != SQLITE_DONE) return s.error("cannot read pending events");
     return out;
 }

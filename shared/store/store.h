@@ -221,7 +221,10 @@ public:
     Expected<std::vector<Event>> record_local_batch(const std::vector<LocalEvent>& items, int64_t now_ms, Rows rows = Rows::now);
     std::string new_case_id();  // "c-<device>-<n>", never reused
     // Events not yet acknowledged by the server (seq = 0), oldest first.
-    Expected<std::vector<Event>> pending_events(int limit = 1 << 30);
+    // Local events not yet acknowledged, in the order they were recorded; with after_rowid, only
+    // those recorded after that row (a sync goes on past events the server refused), and the last
+    // returned event's row in *last_rowid.
+    Expected<std::vector<Event>> pending_events(int limit = 1 << 30, int64_t after_rowid = 0, int64_t* last_rowid = nullptr);
     int64_t pending_count();
     Status mark_acked(const std::vector<std::pair<std::string, int64_t>>& id_seq);
     // Drops unacknowledged local events the server refused for good (e.g. the case was purged).

@@ -1,11 +1,12 @@
 #include "sync/client_sync.h"
 
+#include <algorithm>
 #include <set>
 
 namespace cl {
 
 std::optional<PushRequest> SyncClient::next_push(int max_events) {
-    auto pending = store_.pending_events(max_events);
+    auto pending = store_.pending_events(max_events, push_after_, &sent_through_);
     if (!pending || pending->empty()) return std::nullopt;
     PushRequest r;
     r.device = store_.device_id();
@@ -33,6 +34,7 @@ Status SyncClient::apply_push(const PushRequest& /*sent*/, const PushResponse& r
         return {};
     });
     if (!st) return st;
+    push_after_ = std::max(push_after_, sent_through_);
     if (stats) {
         stats->pushed += response.accepted;
         stats->duplicates += response.duplicates;

@@ -21,11 +21,16 @@ class SyncClient {
 public:
     explicit SyncClient(Store& store) : store_(store) {}
 
-    // The next batch of local events the server has not acknowledged, or nothing to push.
+    // Starts a sync: the pushes that follow send every event not yet acknowledged, each once.
+    void begin_sync() { push_after_ = sent_through_ = 0; }
+    // The next batch of local events the server has not acknowledged and has not refused in
+    // this sync, or nothing to push. Asking again before apply_push sends the same batch (its
+    // answer was lost).
     std::optional<PushRequest> next_push(int max_events = 1000);
     // Marks accepted/duplicate events acknowledged; drops events refused because their case was
     // purged (the server's tombstone arrives with the next pull); keeps other refusals pending
-    // and reports them.
+    // and reports them, and goes on after them: refused events at the head of the list must not
+    // hold back the changes recorded after them (they are sent again at the next sync).
     Status apply_push(const PushRequest& sent, const PushResponse& response, SyncStats* stats = nullptr);
 
     int64_t cursor();
@@ -38,6 +43,8 @@ public:
 
 private:
     Store& store_;
+    int64_t push_after_ = 0;    // rows up to here were answered in this sync
+    int64_t sent_through_ = 0;  // last row of the batch next_push returned
 };
 
 }  // namespace cl

@@ -115,16 +115,25 @@ inline void pull_all(ServerPeer& s, ClientPeer& c, int page = 50) {
     throw std::runtime_error("pull did not finish");
 }
 
+// One sync's pushes, as the app makes them: batch after batch until every pending event was
+// answered (acknowledged or refused) once.
+inline void push_all(ServerPeer& s, ClientPeer& c, int max_batch = 1000) {
+    c.sync->begin_sync();
+    Faults f;
+    f.max_batch = max_batch;
+    for (int guard = 0; guard < 100000; ++guard) {
+        if (!c.sync->next_push(max_batch)) return;
+        push_once(s, c, nullptr, f);
+    }
+    throw std::runtime_error("push did not finish");
+}
+
 // Pushes everything each client has (retrying lost messages), then pulls everything, twice so
 // every client sees every other client's events.
 inline void synchronize(ServerPeer& s, const std::vector<ClientPeer*>& clients) {
     for (int round = 0; round < 2; ++round) {
         for (auto* c : clients) {
-            for (int guard = 0; guard < 1000 && c->store->pending_count() > 0; ++guard) {
-                int64_t before = c->store->pending_count();
-                push_once(s, *c);
-                if (c->store->pending_count() == before) break;  // only refused events remain
-            }
+            push_all(s, *c);
             pull_all(s, *c);
         }
     }

@@ -474,6 +474,42 @@ TEST(Sync, ForgedAuthorAndForeignTeamAreRefused) {
     EXPECT_GT(p.cursor, 0);
 }
 
+// An agent who worked offline for a team she has since left: the server refuses those changes,
+// and the ones she recorded after them, for her new team, must still get through in the same
+// sync (the app used to stop pushing after a batch in which everything was refused).
+TEST(Sync, RefusedChangesDoNotHoldBackTheOnesRecordedAfterThem) {
+    FakeClock clock;
+    ServerPeer s(clock);
+    ClientPeer a(clock, "alice", "north");
+    for (int i = 0; i < 25; ++i) a.create_case(body_created("feedback", "North client " + std::to_string(i), "x"));
+    a.caller.teams = {"south"};  // an admin moved her while she was offline
+    a.team = "south";
+    std::vector<std::string> south;
+    for (int i = 0; i < 5; ++i) south.push_back(a.create_case(body_created("feedback", "South client " + std::to_string(i), "x")));
+
+    // A batch whose answer is lost is asked for again unchanged.
+    a.sync->begin_sync();
+    auto lost = a.sync->next_push(10);
+    auto again = a.sync->next_push(10);
+    ASSERT_TRUE(lost && again);
+    ASSERT_EQ(lost->events.size(), 10u);
+    EXPECT_EQ(lost->events.front().id(), again->events.front().id());
+    EXPECT_EQ(lost->events.back().id(), again->events.back().id());
+
+    for (int sync = 0; sync < 2; ++sync) {
+        a.stats = SyncStats{};
+        push_all(s, a, 10);
+        EXPECT_EQ(a.stats.pushed, sync == 0 ? 5 : 0) << "sync " << sync;
+        ASSERT_EQ(a.stats.rejections.size(), 25u) << "each refused change reported once per sync";
+        for (const auto& r : a.stats.rejections) EXPECT_EQ(r.code, "forbidden") << r.reason;
+        EXPECT_EQ(a.store->pending_count(), 25) << "refused changes stay on the device";
+    }
+    for (const auto& id : south) {
+        Store::CaseFacts f = s.store->case_facts(id);
+        EXPECT_EQ(f.team, "south") << id << " did not reach the server";
+    }
+}
+
 TEST(Sync, RetentionPurgeReachesDevicesAndLaterPushesAreRefused) {
     FakeClock clock;
     ServerPeer s(clock);
