@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startServer, launch, openApp, state, call, click, fill, shot, waitSaved, waitFor, tempProfile, frames,
-  signIn, waitSynced, cases, caseJson, loaderGone } from './lib.mjs';
+  signIn, waitSynced, cases, caseJson, loaderGone, widget } from './lib.mjs';
 
 const FF = /^FF-\d{4}-\d{4}$/;
 const PW = { alice: 'alice-password-1', bob: 'bob-password-2' };
@@ -269,6 +269,31 @@ test('sync with the real server: offline work, FF references, colleague, conflic
     await reopen(A.page);
     assert.equal((await state(A.page)).cases, 2);
     lap('purged case gone from both devices');
+
+    // ---- refused by the server: Bob works offline, and meanwhile an admin moves him to another
+    // team. His note on a north case is refused at the next sync: it stays on his device, and
+    // the status bar says so and why (before, it only read "1 change waiting to upload").
+    await B.context.setOffline(true);
+    await waitFor(B.page, (x) => !x.browser_online, 'B offline');
+    await call(B.page, 'open', refOf['Jane Smith']);
+    await frames(B.page, 3);
+    await click(B.page, 'case.tab.note');
+    await fill(B.page, 'case.note.text', 'Written after the move');
+    await click(B.page, 'case.note.add');
+    await waitSaved(B.page);
+    const move = await srv.api('PUT', '/api/v1/admin/users/bob', { teams: ['south'] }, adminToken);
+    assert.equal(move.status, 200, move.text);
+    last = (await state(B.page)).last_sync;
+    await B.context.setOffline(false);
+    s = await waitFor(B.page, (x) => x.sync_phase === 'idle' && x.last_sync > last, 'sync finished');
+    assert.equal(s.pending, 1, 'the refused note stays on the device');
+    assert.equal(s.refused.length, 1);
+    assert.match(s.refused[0], /no write access to team 'north'/);
+    const r = await widget(B.page, 'status.refused');
+    await B.page.mouse.move(r.x + r.w / 2, r.y + r.h / 2);
+    await frames(B.page, 3);
+    await shot(B.page, 'sync-12-refused-change');
+    lap('refused change reported');
 
     assert.deepEqual(A.page.errors.filter((e) => !/Failed to load resource|net::ERR_INTERNET_DISCONNECTED/.test(e)), []);
   } finally {
