@@ -79,7 +79,9 @@ Expected<DemoResult> seed_demo(App& app, const std::string& team, int count) {
     const int64_t now = app.now();
     const int64_t day = 86400000LL, hour = 3600000LL;
     std::string device = "demo-" + random_hex(4);
-    uint64_t counter = 0;
+    // Each user pushes from a device of their own (the server ties a device id to its first user).
+    std::map<std::string, uint64_t> counters;
+    auto device_of = [&](const std::string& author) { return device + "-" + author; };
     std::map<std::string, std::vector<Event>> by_author;
     for (int i = 0; i < count; ++i) {
         const Sample& s = kSamples[i % (sizeof kSamples / sizeof kSamples[0])];
@@ -91,7 +93,7 @@ Expected<DemoResult> seed_demo(App& app, const std::string& team, int count) {
         std::string kind = (i % 5 == 4) ? "feedback" : "aftercare";
         bool negative = std::string(s.category) == "negative" || std::string(s.category) == "complaint";
         auto add = [&](const std::string& author, int64_t at, const char* type, const std::string& body) {
-            by_author[author].push_back(make_event(device, ++counter, at, case_id, team, author, type, body));
+            by_author[author].push_back(make_event(device_of(author), ++counters[author], at, case_id, team, author, type, body));
         };
         json::Writer w;
         w.begin_object().kv("kind", kind).key("client").begin_object().kv("name", s.client)
@@ -131,7 +133,7 @@ Expected<DemoResult> seed_demo(App& app, const std::string& team, int count) {
         w.begin_object().kv("kind", "improvement").kv("title", "Call clients when running late")
             .kv("description", "Recurring theme: late arrivals without notice. Dispatch calls ahead when a visit slips by 15 min.")
             .kv("assignee", "maria").kv("due_at", now + 14 * day).end_object();
-        by_author["maria"].push_back(make_event(device, ++counter, now - day, case_id, team, "maria", ev::kCaseCreated, w.take()));
+        by_author["maria"].push_back(make_event(device_of("maria"), ++counters["maria"], now - day, case_id, team, "maria", ev::kCaseCreated, w.take()));
         ++result.cases;
     }
     for (auto& [author, events] : by_author) {
@@ -141,7 +143,7 @@ Expected<DemoResult> seed_demo(App& app, const std::string& team, int count) {
         c.teams = {team};
         for (size_t off = 0; off < events.size(); off += 1000) {
             PushRequest req;
-            req.device = device;
+            req.device = device_of(author);
             req.events.assign(events.begin() + static_cast<long>(off),
                               events.begin() + static_cast<long>(std::min(events.size(), off + 1000)));
             PushResponse resp;

@@ -207,6 +207,14 @@ const char* const kMigrations[] = {
     CREATE INDEX IF NOT EXISTS cases_attention ON cases(status, next_due, needs_escalation, escalated)
         WHERE needs_escalation = 1 OR escalated = 1;
     )sql",
+    // 12: each device id belongs to the user who first pushed from it (server): device ids are
+    // visible to teammates, and a user who pushed events under another's device id and counters
+    // made that device's real events conflicts, refused for good. Filled from the stored events,
+    // first author of each device (in rowid order: INSERT OR IGNORE keeps the first).
+    R"sql(
+    CREATE TABLE IF NOT EXISTS devices(device TEXT PRIMARY KEY, user TEXT NOT NULL) WITHOUT ROWID;
+    INSERT OR IGNORE INTO devices(device, user) SELECT device, author FROM events WHERE device <> 'server' ORDER BY rowid;
+    )sql",
 };
 constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 
@@ -216,7 +224,7 @@ constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 // of the start-up, so the engine compiled both with its optimising tier on the two cores that were
 // starting the page (cold start, 2 cores: ~1 s of CPU). Must equal what the replay produces:
 // StoreSchema.NewFileEqualsReplayedMigrations compares the two. Bump it with every migration.
-constexpr int kFreshSchemaVersion = 11;
+constexpr int kFreshSchemaVersion = 12;
 const char* const kFreshSchema = R"sql(
     CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
     CREATE TABLE events()sql" CL_EVENTS_TABLE_COLUMNS R"sql();
@@ -252,6 +260,7 @@ const char* const kFreshSchema = R"sql(
     CREATE INDEX cases_client ON cases(client_name, id);
     CREATE INDEX cases_attention ON cases(status, next_due, needs_escalation, escalated)
         WHERE needs_escalation = 1 OR escalated = 1;
+    CREATE TABLE devices(device TEXT PRIMARY KEY, user TEXT NOT NULL) WITHOUT ROWID;
     INSERT INTO meta(key, value) VALUES('case_index_upto', 0);
 )sql";
 static_assert(kFreshSchemaVersion == kSchemaVersion, "a migration was added: bring kFreshSchema up to it");
@@ -527,6 +536,16 @@ Status Store::begin() {
         tx_depth_ = 0;
         return st;
     }
+    // Another connection committed since this one last looked (an admin command beside a live
+    // server: retention run, demo, a restore): what is kept in memory about cases (purged or
+    // not, team, folds, the seq counter) may be stale, and a push trusting it would let events
+    // in for a case that command purged. One PRAGMA per transaction; a store's own commits do
+    // not change the value.
+    const int64_t version = data_version();
+    if (version != seen_version_) {
+        if (seen_version_ != -1) forget_cached_state();
+        seen_version_ = version;
+    }
     return {};
 }
 
@@ -535,6 +554,10 @@ Status Store::begin() {
 void Store::abort_transaction() {
     reset_statements();
     sql::exec(db_, "ROLLBACK");
+    forget_cached_state();
+}
+
+void Store::forget_cached_state() {
     last_seq_ = -1;
     seq_dirty_ = false;
     clock_loaded_ = false;
@@ -543,6 +566,7 @@ void Store::abort_transaction() {
     memo_.clear();  // folds may hold events that were just rolled back; so may the tails
     folded_.clear();
     facts_.clear();
+    device_owners_.clear();
     tail_.loaded = false;  // merges and new events may have been rolled back
     pending_cases_known_ = false;  // the folded_seq mark may have gone back
     pending_cases_.clear();
@@ -1718,6 +1742,24 @@ int64_t Store::count_cases(const CaseQuery& q) {
 // ---------------------------------------------------------------------------------------------
 // [SECTION] tombstones and purge
 // ---------------------------------------------------------------------------------------------
+
+std::string Store::device_owner(const std::string& device) {
+    if (auto it = device_owners_.find(device); it != device_owners_.end()) return it->second;
+    Stmt& s = stmt("SELECT user FROM devices WHERE device=?1");
+    s.bind(1, device);
+    std::string owner = s.step() ? s.text(0) : std::string();
+    s.reset();
+    if (!owner.empty()) device_owners_.emplace(device, owner);
+    return owner;
+}
+
+Status Store::claim_device(const std::string& device, const std::string& user) {
+    Stmt& s = stmt("INSERT OR IGNORE INTO devices(device, user) VALUES(?1, ?2)");
+    s.bind(1, device).bind(2, user);
+    if (!s.run()) return s.error("cannot record the device's user");
+    device_owners_.emplace(device, user);
+    return {};
+}
 
 Store::CaseFacts Store::case_facts(const std::string& case_id) {
     if (auto it = facts_.find(case_id); it != facts_.end()) return it->second;

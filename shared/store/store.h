@@ -201,6 +201,11 @@ public:
     struct CaseFacts { bool purged = false, created = false; std::string team, ref; };
     CaseFacts case_facts(const std::string& case_id);
 
+    // Server: the user a device id belongs to (the first who pushed from it), or empty; and the
+    // claim, in the push's transaction (a device already claimed keeps its user).
+    std::string device_owner(const std::string& device);
+    Status claim_device(const std::string& device, const std::string& user);
+
     // ---- tombstones and purge ----
     bool is_purged(const std::string& case_id);
     // Deletes the case's events and row and records the tombstone (server: with a new seq). With
@@ -283,6 +288,8 @@ private:
     int64_t pending_version_ = -1;
     std::unordered_set<std::string> pending_cases_;
     int64_t data_version();  // PRAGMA data_version: changes when another connection commits
+    int64_t seen_version_ = -1;  // data_version at the last outermost begin()
+    void forget_cached_state();  // after a rollback, or another connection's commit
     int64_t max_event_seq();
     // What is kept in memory per case, found with one lookup per stored event (separate maps of
     // folds and of the newest events were 10 % of perf samples at 1M events, in cache misses;
@@ -315,6 +322,7 @@ private:
     bool search_index_ = false;        // case_search + case_fts kept (client stores)
     // case_facts(): dropped whole on rollback and when it outgrows its bound.
     std::unordered_map<std::string, CaseFacts> facts_;
+    std::unordered_map<std::string, std::string> device_owners_;  // device_owner(): claimed ones
     bool known_purged(const std::string& case_id);
     void note_facts(const Event& e);
 

@@ -51,6 +51,11 @@ PushResponse SyncServer::push(const Caller& caller, const PushRequest& request) 
     Status st = store_.transact([&]() -> Status {
         std::unordered_map<std::string, std::string> batch_team;  // case -> team as created in this batch
         std::unordered_set<std::string> seen_ids;
+        // Devices: the caller's own, or nobody's yet (claimed below); never another user's.
+        std::unordered_map<std::string, bool> device_ok;
+        std::unordered_set<std::string> unclaimed;
+        std::string last_device;
+        bool last_device_ok = false;
         // Per case, once per batch (a batch holds many events of the same cases).
         std::unordered_map<std::string, std::pair<bool, std::string>> known;  // case -> (purged, stored team)
         // The bodies' checks come with a parsed request (PushRequest::body_checks).
@@ -66,6 +71,17 @@ PushResponse SyncServer::push(const Caller& caller, const PushRequest& request) 
             if (!v) { refuse(v.error().code, v.error().message); continue; }
             if (e.author != caller.user_id) { refuse("forbidden", "event author '" + e.author + "' is not the signed-in user"); continue; }
             if (e.device == kServerDevice) { refuse("forbidden", "device id 'server' is reserved"); continue; }
+            if (e.device != last_device) {  // a batch comes from one device, as a rule
+                auto d = device_ok.find(e.device);
+                if (d == device_ok.end()) {
+                    const std::string owner = store_.device_owner(e.device);
+                    if (owner.empty()) unclaimed.insert(e.device);
+                    d = device_ok.emplace(e.device, owner.empty() || owner == caller.user_id).first;
+                }
+                last_device_ok = d->second;
+                last_device = e.device;
+            }
+            if (!last_device_ok) { refuse("forbidden", "device '" + e.device + "' belongs to another user"); continue; }
             if (e.case_id.rfind("FF-", 0) == 0) { refuse("bad_event", "case ids starting with 'FF-' are reserved for references"); continue; }
             if (e.type == ev::kRefAssigned || e.type == ev::kLegalHold) {
                 refuse("forbidden", e.type + " events are written by the server only");
@@ -97,6 +113,11 @@ PushResponse SyncServer::push(const Caller& caller, const PushRequest& request) 
 
         // The server store writes case rows behind the events (Store::materialize): nothing is
         // folded here; the next reader of case rows folds every touched case once.
+        // A new device becomes the caller's with its first stored event (only the caller's own
+        // events get this far: authors are checked above).
+        for (const auto& device : unclaimed)
+            if (std::any_of(valid.begin(), valid.end(), [&](const Event& v) { return v.device == device; }))
+                if (Status c = store_.claim_device(device, caller.user_id); !c) return c;
         auto applied = store_.apply_events(valid, {}, Store::Rows::behind);
         if (!applied) return applied.error();
         resp.accepted = applied->inserted;

@@ -474,6 +474,53 @@ TEST(Sync, ForgedAuthorAndForeignTeamAreRefused) {
     EXPECT_GT(p.cursor, 0);
 }
 
+// Device ids are visible to teammates (in pulled events and provisional case ids) and counters
+// are sequential: a user who pushed events under a colleague's device id and next counters made
+// the colleague's real events conflicts, refused for good. A device belongs to its first user.
+TEST(Sync, ADeviceBelongsToTheUserWhoFirstPushedFromIt) {
+    const std::string path = ::testing::TempDir() + "closeloop_device_owner_test.db";
+    for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
+    FakeClock clock;
+    ClientPeer a(clock, "alice", "north"), m(clock, "mallory", "north");
+    const std::string device = a.store->device_id();
+    {
+        ServerPeer s(clock, path);
+        std::string id = a.create_case(body_created("feedback", "Client A", "x"));
+        synchronize(s, {&a, &m});
+        // Mallory forges alice's next two events on a case of her own.
+        std::string own = m.create_case(body_created("feedback", "Client M", "y"));
+        auto req = *m.sync->next_push();
+        for (uint64_t counter : {2, 3}) {
+            Event forged = req.events[0];
+            forged.device = device;
+            forged.counter = counter;
+            req.events.push_back(forged);
+        }
+        PushResponse r = s.server->push(m.caller, req);
+        EXPECT_EQ(r.accepted, 1) << "mallory's own event";
+        ASSERT_EQ(r.rejected.size(), 2u);
+        for (const auto& x : r.rejected) {
+            EXPECT_EQ(x.code, "forbidden");
+            EXPECT_EQ(x.reason, "device '" + device + "' belongs to another user");
+        }
+        // Alice's real events 2 and 3 arrive.
+        ASSERT_TRUE(a.record(id, ev::kNoteAdded, R"({"text":"first"})").ok());
+        ASSERT_TRUE(a.record(id, ev::kNoteAdded, R"({"text":"second"})").ok());
+        a.stats = SyncStats{};
+        push_all(s, a);
+        EXPECT_EQ(a.stats.pushed, 2);
+        EXPECT_TRUE(a.stats.rejections.empty());
+        EXPECT_EQ(a.store->pending_count(), 0);
+        // A file from before the devices table: the upgrade fills it from the stored events.
+        ASSERT_TRUE(sql::exec(s.store->db(), "DROP TABLE devices; PRAGMA user_version=11;").ok());
+    }
+    ServerPeer s(clock, path);
+    EXPECT_EQ(s.store->device_owner(device), "alice");
+    EXPECT_EQ(s.store->device_owner(m.store->device_id()), "mallory");
+    EXPECT_EQ(s.store->device_owner("no-such-device"), "");
+    for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
+}
+
 // An agent who worked offline for a team she has since left: the server refuses those changes,
 // and the ones she recorded after them, for her new team, must still get through in the same
 // sync (the app used to stop pushing after a batch in which everything was refused).
@@ -541,6 +588,47 @@ TEST(Sync, RetentionPurgeReachesDevicesAndLaterPushesAreRefused) {
     ASSERT_EQ(tombs.size(), 1u);
     EXPECT_EQ(tombs[0].case_id, id);
     EXPECT_EQ(tombs[0].reason, "retention");
+}
+
+// An admin runs the retention sweep from the command line beside a live server: the command has
+// its own connection to the file. The server's memory of the case (not purged, its team, its
+// fold) must not let a late device's note in afterwards, and the server must not list the case.
+TEST(Sync, APurgeByAnotherConnectionIsSeenByTheLiveServer) {
+    const std::string path = ::testing::TempDir() + "closeloop_two_connections_test.db";
+    for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
+    FakeClock clock;
+    ClientPeer a(clock, "alice", "north"), b(clock, "bob", "north");
+    std::string id, keep;
+    {
+        ServerPeer live(clock, path);
+        id = a.create_case(body_created("feedback", "Client A", "old case"));
+        keep = a.create_case(body_created("feedback", "Client K", "open case"));
+        ASSERT_TRUE(a.record(id, ev::kResolved, R"({"resolution":"fixed"})").ok());
+        ASSERT_TRUE(a.record(id, ev::kStatusChanged, R"({"to":"closed","from":"resolved"})").ok());
+        synchronize(live, {&a, &b});
+        ASSERT_TRUE(live.store->load_case(id).has_value());  // folded and its facts cached
+        clock.now += 400LL * 24 * 3600 * 1000;
+        {
+            ServerPeer command(clock, path);  // closeloop-server retention run --data ...
+            auto swept = command.server->run_retention(RetentionPolicy{}, false);
+            ASSERT_EQ(swept.purged.size(), 1u);
+        }
+        ASSERT_TRUE(b.record(id, ev::kNoteAdded, R"({"text":"late note"})").ok());
+        b.stats = SyncStats{};
+        push_all(live, b);
+        EXPECT_EQ(b.stats.pushed, 0) << "a note for a purged case was let in";
+        EXPECT_EQ(b.stats.dropped, 1);
+        EXPECT_FALSE(live.store->load_case(id).has_value());
+        EXPECT_TRUE(live.store->load_case(keep).has_value());
+        pull_all(live, b);
+        EXPECT_FALSE(b.store->load_case(id).has_value());
+        // New work after the sweep still gets a seq above the command's tombstone and a reference.
+        std::string fresh = a.create_case(body_created("feedback", "Client N", "new case"));
+        synchronize(live, {&a, &b});
+        ASSERT_TRUE(b.store->load_case(fresh).has_value());
+        EXPECT_EQ(a.store->pending_count(), 0);
+    }
+    for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
 }
 
 // A sweep decides from the case rows (their closure time, kind and legal hold) and learns the
