@@ -87,7 +87,9 @@ Expected<DemoResult> seed_demo(App& app, const std::string& team, int count) {
         const Sample& s = kSamples[i % (sizeof kSamples / sizeof kSamples[0])];
         const char* agent = (i % 2) ? "bob" : "alice";
         std::string case_id = "c-" + device + "-" + std::to_string(i + 1);
-        int64_t done = now - static_cast<int64_t>(rng() % 90) * day - static_cast<int64_t>(rng() % 8) * hour;
+        // Every event in the past: a device adopts the newest clock it has seen, and an event from the
+        // future made the app stamp its own actions hours ahead (and the server refuses > 24 h).
+        int64_t done = now - static_cast<int64_t>(rng() % 90) * day - static_cast<int64_t>(4 + rng() % 8) * hour;
         int64_t t = done + hour;
         const char* channel = kChannels[rng() % 5];
         std::string kind = (i % 5 == 4) ? "feedback" : "aftercare";
@@ -104,9 +106,10 @@ Expected<DemoResult> seed_demo(App& app, const std::string& team, int count) {
             .kv("priority", negative ? "high" : "normal").kv("assignee", agent)
             .kv("service_completed_at", done).end_object();
         add(agent, t, ev::kCaseCreated, w.take());
+        ++result.cases;
         int age_days = static_cast<int>((now - done) / day);
         if (age_days >= 1 || i % 3) add(agent, t + 2 * hour, ev::kContactLogged, R"({"step":"thank_you","channel":")" + std::string(channel) + "\"}");
-        if (age_days < 2 && i % 3 == 0) continue;  // fresh cases still waiting for the thank-you / survey
+        if (age_days < 2) continue;  // fresh cases still waiting for the thank-you / survey (steps up to 46 h on)
         add(agent, t + 20 * hour, ev::kContactLogged, R"({"step":"survey_sent","channel":"email"})");
         json::Writer sv;
         sv.begin_object().kv("csat", s.csat).kv("nps", s.nps).kv("comment", s.comment).kv("channel", "online_form").end_object();
@@ -124,7 +127,6 @@ Expected<DemoResult> seed_demo(App& app, const std::string& team, int count) {
             add(agent, t + 100 * hour, ev::kFollowUpDone, R"({"satisfied":true,"channel":"phone"})");
             if (age_days > 30) add(agent, t + 110 * hour, ev::kStatusChanged, R"({"to":"closed","from":"resolved"})");
         }
-        ++result.cases;
     }
     // One improvement action from the recurring themes.
     {

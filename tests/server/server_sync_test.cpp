@@ -3,6 +3,7 @@
 #include <regex>
 #include <set>
 
+#include "demo.h"
 #include "server_fixture.h"
 
 namespace cl::server::test {
@@ -328,4 +329,27 @@ TEST_F(ServerRetention, SubjectExportAndErasure) {
 }
 
 }  // namespace
+// The demo's cases (scripts/run.sh --demo): every event in the past and none refused. Events
+// from hours ahead made a device stamp its own actions in the future (it keeps the newest clock
+// it has seen), and the server refused those over 24 h ahead as clock skew.
+TEST_F(ServerSync, DemoDataIsAllInThePastAndFullyAccepted) {
+    auto r = seed_demo(*app_, "demo", 300);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->rejected, 0) << r->first_rejection;
+    EXPECT_EQ(r->cases, 301);
+    Caller admin{"admin", "admin", {}};
+    int64_t after = 0, seen = 0;
+    const int64_t now = app_->now();
+    for (;;) {
+        PullResponse p = app_->sync().pull(admin, after, 1000);
+        for (const auto& se : p.events) {
+            ++seen;
+            EXPECT_LE(se.event.clock.wall_ms, now) << se.event.id() << " " << se.event.type;
+        }
+        after = p.cursor;
+        if (!p.more) break;
+    }
+    EXPECT_GE(seen, r->events);
+}
+
 }  // namespace cl::server::test
