@@ -400,6 +400,11 @@ int64_t clamp_minutes(int64_t m) { return std::max<int64_t>(0, std::min(m, kMaxM
 // ---- BusinessCalendar ---------------------------------------------------------------------------
 
 Status BusinessCalendar::validate() const {
+    // Bounds first: every device receives the calendar with /settings, and an error message must
+    // not echo kilobytes back. A POSIX TZ rule is a few dozen characters; 1000 holidays is decades.
+    if (tz.size() > 128) return make_error("bad_calendar", "tz must be at most 128 characters (got " + std::to_string(tz.size()) + ")");
+    if (holidays.size() > 1000)
+        return make_error("bad_calendar", "at most 1000 holidays (got " + std::to_string(holidays.size()) + ")");
     Tz tzr;
     std::string err;
     if (!parse_tz(tz, tzr, err)) return make_error("bad_calendar", err);
@@ -418,7 +423,7 @@ Status BusinessCalendar::validate() const {
     for (const auto& h : holidays) {
         int64_t d;
         if (!parse_date(h, d))
-            return make_error("bad_calendar", "holiday \"" + h + "\" is not a valid date in the form YYYY-MM-DD");
+            return make_error("bad_calendar", "holiday \"" + h.substr(0, 40) + "\" is not a valid date in the form YYYY-MM-DD");
     }
     return Status{};
 }

@@ -50,7 +50,7 @@ PushResponse SyncServer::push(const Caller& caller, const PushRequest& request) 
     // took and dropped the file's locks (a tenth of a push's time). Pushes are serialised (mu_).
     Status st = store_.transact([&]() -> Status {
         std::unordered_map<std::string, std::string> batch_team;  // case -> team as created in this batch
-        std::unordered_set<std::string> seen_ids;
+        std::unordered_map<std::string, size_t> seen_ids;  // id -> its event in valid
         // Devices: the caller's own, or nobody's yet (claimed below); never another user's.
         std::unordered_map<std::string, bool> device_ok;
         std::unordered_set<std::string> unclaimed;
@@ -94,7 +94,7 @@ PushResponse SyncServer::push(const Caller& caller, const PushRequest& request) 
                 kit = known.emplace(e.case_id, std::make_pair(f.purged, f.team)).first;
             }
             if (kit->second.first) {
-                refuse("purged", "case " + e.case_id + " was removed under the retention policy; this change cannot be kept");
+                refuse("purged", "case " + e.case_id + " was removed from the server (retention or erasure); this change cannot be kept");
                 continue;
             }
             std::string team = kit->second.second;
@@ -107,7 +107,13 @@ PushResponse SyncServer::push(const Caller& caller, const PushRequest& request) 
                 continue;
             }
             if (e.type == ev::kCaseCreated) batch_team.emplace(e.case_id, e.team);
-            if (!seen_ids.insert(std::move(id)).second) { resp.duplicates++; continue; }  // repeated inside one batch
+            // Repeated inside one batch: the same event again is a duplicate, another with its id a
+            // conflict (as against a stored event), never dropped unsaid.
+            if (auto [at, fresh] = seen_ids.try_emplace(id, valid.size()); !fresh) {
+                if (same_event(valid[at->second], e)) resp.duplicates++;
+                else refuse("conflict", "event " + id + " was sent twice in this request with different content");
+                continue;
+            }
             valid.push_back(e);
         }
 

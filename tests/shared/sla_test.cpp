@@ -192,6 +192,22 @@ TEST(CalendarValidate, RejectsBadHoursDaysAndHolidays) {
     c.day_start_minute = 0;
     c.day_end_minute = 1440;
     EXPECT_TRUE(c.validate().ok());
+    // Bounded: every device receives the calendar, and an error must not echo kilobytes back.
+    c = cal_utc();
+    for (int y = 2000; c.holidays.size() < 1000; ++y)
+        for (int d = 1; d <= 28 && c.holidays.size() < 1000; ++d) c.holidays.push_back(std::to_string(y) + "-01-" + (d < 10 ? "0" : "") + std::to_string(d));
+    EXPECT_TRUE(c.validate().ok()) << c.validate().error().message;
+    c.holidays.push_back("2100-01-01");
+    ASSERT_FALSE(c.validate().ok());
+    EXPECT_NE(c.validate().error().message.find("at most 1000 holidays"), std::string::npos);
+    c = cal_utc();
+    c.tz = std::string(5000, 'A');
+    ASSERT_FALSE(c.validate().ok());
+    EXPECT_LT(c.validate().error().message.size(), 200u);
+    c = cal_utc();
+    c.holidays = {std::string(5000, '9')};
+    ASSERT_FALSE(c.validate().ok());
+    EXPECT_LT(c.validate().error().message.size(), 200u);
 }
 
 // ---- business time ------------------------------------------------------------------------------

@@ -474,6 +474,24 @@ TEST(Sync, ForgedAuthorAndForeignTeamAreRefused) {
     EXPECT_GT(p.cursor, 0);
 }
 
+TEST(Sync, AnIdRepeatedInOneBatchWithOtherContentIsAConflict) {
+    FakeClock clock;
+    ServerPeer s(clock);
+    ClientPeer a(clock, "alice", "north");
+    a.create_case(body_created("feedback", "Client A", "x"));
+    auto req = *a.sync->next_push();
+    Event same = req.events[0], other = req.events[0];
+    other.clock.logical += 1;
+    req.events.push_back(same);
+    req.events.push_back(other);
+    PushResponse r = s.server->push(a.caller, req);
+    EXPECT_EQ(r.accepted, 1);
+    EXPECT_EQ(r.duplicates, 1);
+    ASSERT_EQ(r.rejected.size(), 1u);
+    EXPECT_EQ(r.rejected[0].code, "conflict");
+    EXPECT_EQ(r.rejected[0].id, same.id());
+}
+
 // Device ids are visible to teammates (in pulled events and provisional case ids) and counters
 // are sequential: a user who pushed events under a colleague's device id and next counters made
 // the colleague's real events conflicts, refused for good. A device belongs to its first user.
