@@ -4,6 +4,7 @@
 //   closeloop-server user add NAME --role R --team T [--team T2] --password-env VAR --data DIR
 //   closeloop-server retention run [--dry-run] --data DIR
 //   closeloop-server demo [--team T] [--count N] --data DIR
+#include <algorithm>
 #include <csignal>
 #include <cerrno>
 #include <fcntl.h>
@@ -54,33 +55,75 @@ struct Args {
     bool dry_run = false, static_set = false;
 };
 
-bool parse_args(int argc, char** argv, Args& a) {
+// A whole number in [lo, hi], lo >= 0 (atoi read "abc" as 0: --port abc listened on any free port).
+bool parse_number(const std::string& option, const std::string& text, int64_t lo, int64_t hi, int64_t& out) {
+    const bool digits = !text.empty() && text.size() <= 18 &&
+                        std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+    const int64_t v = digits ? std::strtoll(text.c_str(), nullptr, 10) : -1;
+    if (v < lo || v > hi) {
+        std::cerr << "closeloop-server: " << option << " must be a whole number from " << lo << " to " << hi << " (got '"
+                  << text << "')\n";
+        return false;
+    }
+    out = v;
+    return true;
+}
+
+// Returns 0 when the arguments are usable, else the exit code (after printing why).
+int parse_args(int argc, char** argv, Args& a) {
     for (int i = 1; i < argc; ++i) {
         std::string s = argv[i];
         auto next = [&](std::string& out) {
-            if (i + 1 >= argc) { std::cerr << s << " needs a value\n"; return false; }
+            if (i + 1 >= argc) { std::cerr << "closeloop-server: " << s << " needs a value\n"; return false; }
             out = argv[++i];
             return true;
         };
         std::string v;
-        if (s == "--host") { if (!next(a.host)) return false; }
-        else if (s == "--port") { if (!next(v)) return false; a.port = std::atoi(v.c_str()); if (a.port < 0 || a.port > 65535) return false; }
-        else if (s == "--data") { if (!next(a.data)) return false; }
-        else if (s == "--static") { if (!next(a.static_dir)) return false; a.static_set = true; }
-        else if (s == "--role") { if (!next(a.role)) return false; }
-        else if (s == "--team") { if (!next(v)) return false; a.teams.push_back(v); a.team_demo = v; }
-        else if (s == "--password-env") { if (!next(a.password_env)) return false; }
-        else if (s == "--count") { if (!next(v)) return false; a.count = std::atoi(v.c_str()); }
-        else if (s == "--sweep-interval") { if (!next(v)) return false; a.sweep = std::atoll(v.c_str()); }
-        else if (s == "--read-timeout") { if (!next(v)) return false; a.read_timeout = std::atoi(v.c_str()); if (a.read_timeout < 1 || a.read_timeout > 3600) return false; }
-        else if (s == "--tls-cert") { if (!next(a.tls_cert)) return false; }
-        else if (s == "--tls-key") { if (!next(a.tls_key)) return false; }
+        int64_t n = 0;
+        if (s == "--host") { if (!next(a.host)) return 2; }
+        else if (s == "--port") {  // 0: any free port (the e2e tests use it; the start line names it)
+            if (!next(v) || !parse_number(s, v, 0, 65535, n)) return 2;
+            a.port = static_cast<int>(n);
+        }
+        else if (s == "--data") { if (!next(a.data)) return 2; }
+        else if (s == "--static") { if (!next(a.static_dir)) return 2; a.static_set = true; }
+        else if (s == "--role") { if (!next(a.role)) return 2; }
+        else if (s == "--team") { if (!next(v)) return 2; a.teams.push_back(v); a.team_demo = v; }
+        else if (s == "--password-env") { if (!next(a.password_env)) return 2; }
+        else if (s == "--count") {
+            if (!next(v) || !parse_number(s, v, 1, 100000, n)) return 2;
+            a.count = static_cast<int>(n);
+        }
+        else if (s == "--sweep-interval") {  // 0: no retention sweeps; at most a year
+            if (!next(v) || !parse_number(s, v, 0, 365LL * 24 * 3600, n)) return 2;
+            a.sweep = n;
+        }
+        else if (s == "--read-timeout") {
+            if (!next(v) || !parse_number(s, v, 1, 3600, n)) return 2;
+            a.read_timeout = static_cast<int>(n);
+        }
+        else if (s == "--tls-cert") { if (!next(a.tls_cert)) return 2; }
+        else if (s == "--tls-key") { if (!next(a.tls_key)) return 2; }
         else if (s == "--dry-run") a.dry_run = true;
-        else if (s == "-h" || s == "--help") return false;
-        else if (!s.empty() && s[0] == '-') { std::cerr << "unknown option " << s << "\n"; return false; }
+        else if (s == "-h" || s == "--help") { usage(); return 2; }
+        else if (!s.empty() && s[0] == '-') { std::cerr << "closeloop-server: unknown option " << s << "\n"; usage(); return 2; }
         else a.positional.push_back(s);
     }
-    return true;
+    return 0;
+}
+
+// The admin commands work on an existing installation: a mistyped --data must not create an empty
+// folder and database and then report success (a backup of nothing, "purged 0", a user in a
+// database no server uses). Serving (first start) and demo (a new demo folder) create it.
+bool require_data_folder(const Args& a) {
+    std::error_code ec;
+    const std::filesystem::path db = std::filesystem::path(a.data) / "closeloop.db";
+    if (std::filesystem::is_regular_file(db, ec)) return true;
+    std::cerr << "closeloop-server: " << a.data
+              << (std::filesystem::is_directory(a.data, ec) ? " is not a closeloop data folder (no closeloop.db in it)"
+                                                             : " does not exist")
+              << "; give the server's data folder with --data DIR (a first start of the server creates one)\n";
+    return false;
 }
 
 std::unique_ptr<App> open_app(const Args& a) {
@@ -252,10 +295,7 @@ int serve(const Args& a) {
 
 int main(int argc, char** argv) {
     Args a;
-    if (!parse_args(argc, argv, a)) {
-        usage();
-        return 2;
-    }
+    if (const int rc = parse_args(argc, argv, a); rc != 0) return rc;
     if (a.positional.empty()) {
 #ifdef __GLIBC__
         restart_with_huge_heap(argv);
@@ -265,6 +305,7 @@ int main(int argc, char** argv) {
     const std::string& cmd = a.positional[0];
     if (cmd == "backup") {
         if (a.positional.size() != 2) { usage(); return 2; }
+        if (!require_data_folder(a)) return 1;
         a.sweep = 0;
         auto app = open_app(a);
         if (!app) return 1;
@@ -280,10 +321,11 @@ int main(int argc, char** argv) {
         if (a.role.empty() || a.password_env.empty()) { usage(); return 2; }
         const char* pw = std::getenv(a.password_env.c_str());
         if (!pw || !*pw) { std::cerr << "environment variable " << a.password_env << " is not set\n"; return 2; }
+        if (!require_data_folder(a)) return 1;
         auto app = open_app(a);
         if (!app) return 1;
-        // A fresh data dir: create the admin first, as the first server start would (else adding a
-        // user here would leave the installation without any admin).
+        // A database without users (a first start that could not listen): create the admin first,
+        // as the next server start would (else adding a user here would leave no admin).
         auto apw = app->ensure_admin();
         if (apw && !apw->empty()) std::cout << "Created user 'admin' with password: " << *apw << "\n";
         User u;
@@ -296,6 +338,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (cmd == "retention" && a.positional.size() == 2 && a.positional[1] == "run") {
+        if (!require_data_folder(a)) return 1;
         auto app = open_app(a);
         if (!app) return 1;
         RetentionOutcome out = app->run_retention(a.dry_run, "cli");

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Reliability/security harness against the real server process (builds nothing).
 #   tests/reliability/run.sh path/to/closeloop-server
-# Normal mode (~1-2 min on 2 cores): 3 kill -9 cycles, hostile HTTP, 10 s of load with 50 devices.
+# Normal mode (~1-2 min on 2 cores): 3 kill -9 cycles, hostile HTTP, 10 s of load with 50 devices,
+# TLS, the command line's refusals.
 # CLOSELOOP_LONG=1: 50 kill cycles and 60 s of load. CLOSELOOP_SEED=N replays the seeded choices.
 # Every test prints one JSON line of figures on stdout; the last line is "N passed, M failed".
 set -u
@@ -25,7 +26,7 @@ export PYTHONDONTWRITEBYTECODE=1
 passed=0
 failed=0
 failed_names=()
-for t in crash_test hostile_test load_test tls_test; do
+for t in crash_test hostile_test load_test tls_test cli_test; do
     echo "--- $t" >&2
     start=$(date +%s)
     if timeout "$limit" python3 "$here/$t.py" "$bin"; then
