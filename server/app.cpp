@@ -354,28 +354,30 @@ HttpResponse App::handle(const HttpRequest& req) {
 }
 
 namespace {
-// Well-formed UTF-8 (no overlong forms, no surrogates, at most U+10FFFF).
+// The length of the well-formed UTF-8 character at p[0..n) (no overlong forms, no surrogates, at
+// most U+10FFFF) and its code point; 0 when the bytes there are not one.
+size_t utf8_char(const unsigned char* p, size_t n, uint32_t& cp) {
+    const unsigned char c = p[0];
+    if (c < 0x80) { cp = c; return 1; }
+    size_t len;
+    if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; }
+    else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; }
+    else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; }
+    else return 0;
+    if (len > n) return 0;
+    for (size_t k = 1; k < len; ++k) {
+        if ((p[k] & 0xC0) != 0x80) return 0;
+        cp = (cp << 6) | (p[k] & 0x3F);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    return len;
+}
+
 bool valid_utf8(const std::string& s) {
     const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-    size_t n = s.size(), i = 0;
-    while (i < n) {
-        unsigned char c = p[i];
-        if (c < 0x80) { ++i; continue; }
-        size_t len;
-        uint32_t cp;
-        if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; }
-        else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; }
-        else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; }
-        else return false;
-        if (i + len > n) return false;
-        for (size_t k = 1; k < len; ++k) {
-            if ((p[i + k] & 0xC0) != 0x80) return false;
-            cp = (cp << 6) | (p[i + k] & 0x3F);
-        }
-        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        i += len;
-    }
+    uint32_t cp;
+    for (size_t i = 0, n = s.size(), len; i < n; i += len)
+        if ((len = utf8_char(p + i, n - i, cp)) == 0) return false;
     return true;
 }
 }  // namespace
@@ -817,13 +819,22 @@ namespace {
 bool is_sha_hex(const std::string& s) {
     return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
+// X-Filename is whatever the browser sent (Latin-1, a name cut inside a character, ...): the name
+// goes into a JSON answer and a header, so it is made valid UTF-8 (each bad byte becomes U+FFFD),
+// without controls, quotes or slashes, and cut to 200 bytes between characters.
 std::string clean_filename(const std::string& raw) {
+    static const std::string kReplacement = "\xEF\xBF\xBD";
+    const auto* p = reinterpret_cast<const unsigned char*>(raw.data());
     std::string out;
-    for (char c : raw) {
-        unsigned char u = static_cast<unsigned char>(c);
-        if (u < 0x20 || u == 0x7f || c == '"' || c == '\\' || c == '/' ) continue;
-        out.push_back(c);
-        if (out.size() >= 200) break;
+    for (size_t i = 0, n = raw.size(); i < n;) {
+        uint32_t cp = 0;
+        const size_t len = utf8_char(p + i, n - i, cp);
+        if (len == 0) cp = 0xFFFD;
+        std::string_view ch = len ? std::string_view(raw).substr(i, len) : std::string_view(kReplacement);
+        i += len ? len : 1;
+        if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == '"' || cp == '\\' || cp == '/') continue;
+        if (out.size() + ch.size() > 200) break;
+        out.append(ch);
     }
     return out.empty() ? "attachment" : out;
 }
@@ -892,30 +903,38 @@ HttpResponse App::h_attach_put(const HttpRequest& req, Ctx& ctx) {
     m.uploaded_by = ctx.user.id;
     m.teams = ctx.user.teams;
     m.at = now();
+    Expected<AttachmentMeta> stored = m;
     {
         std::lock_guard<std::recursive_mutex> lk(db_mutex());
-        Status s = users_->put_attachment(m);
-        if (!s) return from_error(s.error());
+        stored = users_->put_attachment(m);
     }
+    if (!stored) return from_error(stored.error());
     json::Writer w;
-    w.begin_object().kv("sha256", sha).kv("size", m.size).kv("name", m.name).kv("type", m.type).end_object();
+    w.begin_object().kv("sha256", sha).kv("size", stored->size).kv("name", stored->name).kv("type", stored->type).end_object();
     return json_response(201, w.take());
 }
 
 HttpResponse App::h_attach_get(const HttpRequest&, Ctx& ctx) {
     const std::string& sha = ctx.captures[0];
     if (!is_sha_hex(sha)) return bad_request("attachment id must be 64 lowercase hex digits");
-    std::optional<AttachmentMeta> m;
+    std::vector<AttachmentMeta> uploads;
     {
         std::lock_guard<std::recursive_mutex> lk(db_mutex());
-        m = users_->attachment(sha);
+        uploads = users_->attachment_uploads(sha);
     }
-    if (!m) return error_response(404, "not_found", "no such attachment");
-    // Simplified permission: readers of all teams, the uploader, or a member of a team the uploader
-    // belonged to at upload time (see docs/protocol.md).
-    bool allowed = ctx.caller.reads_all() || m->uploaded_by == ctx.user.id;
-    for (auto& t : m->teams) allowed = allowed || ctx.caller.in_team(t);
-    if (!allowed) return error_response(403, "forbidden", "you cannot read this attachment");
+    if (uploads.empty()) return error_response(404, "not_found", "no such attachment");
+    // Simplified permission: readers of all teams, an uploader, or a member of a team an uploader
+    // belonged to at upload time (see docs/protocol.md). The name and type shown are the reader's
+    // own upload's, else the oldest upload of one of the reader's teams (never another team's
+    // name: it may itself be personal data), else, for readers of all teams, the oldest.
+    const AttachmentMeta* m = nullptr;
+    for (auto& u : uploads)
+        if (u.uploaded_by == ctx.user.id) m = &u;
+    for (auto& u : uploads)
+        for (auto& t : u.teams)
+            if (!m && ctx.caller.in_team(t)) m = &u;
+    if (!m && ctx.caller.reads_all()) m = &uploads.front();
+    if (!m) return error_response(403, "forbidden", "you cannot read this attachment");
     HttpResponse r;
     if (!read_file(fs::path(attachments_dir()) / sha, r.body)) return error_response(404, "not_found", "attachment data missing");
     static const std::set<std::string> inline_types = {"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain"};
@@ -989,28 +1008,19 @@ HttpResponse App::h_user_update(const HttpRequest& req, Ctx& ctx) {
         return error_response(409, "conflict", "admins cannot disable or demote themselves");
     std::lock_guard<std::recursive_mutex> lk(db_mutex());
     if (!users_->find(id)) return error_response(404, "not_found", "no such user");
+    // All fields or none: a bad password must not leave the new role (and its admin routes) behind.
+    Status s = users_->update(id, UserUpdate{role, teams, disabled, password});
+    if (!s) return from_error(s.error());
     json::Writer detail;
     detail.begin_object();
-    if (role || teams) {
-        Status s = users_->set_role_teams(id, role, teams);
-        if (!s) return from_error(s.error());
-        if (role) detail.kv("role", *role);
-        if (teams) {
-            detail.key("teams").begin_array();
-            for (auto& t : *teams) detail.str(t);
-            detail.end_array();
-        }
+    if (role) detail.kv("role", *role);
+    if (teams) {
+        detail.key("teams").begin_array();
+        for (auto& t : *teams) detail.str(t);
+        detail.end_array();
     }
-    if (disabled) {
-        Status s = users_->set_disabled(id, *disabled);
-        if (!s) return from_error(s.error());
-        detail.kv("disabled", *disabled);
-    }
-    if (password) {
-        Status s = users_->set_password(id, *password);
-        if (!s) return from_error(s.error());
-        detail.kv("password_reset", true);
-    }
+    if (disabled) detail.kv("disabled", *disabled);
+    if (password) detail.kv("password_reset", true);
     detail.end_object();
     users_->audit(now(), ctx.user.id, "user.update", id, detail.take());
     json::Writer w;
@@ -1098,10 +1108,34 @@ HttpResponse App::h_sla_put(const HttpRequest& req, Ctx& ctx) {
     return json_response(200, w.take());
 }
 
+namespace {
+// A policy stored before "anonymise" was refused may say so; anonymisation was never carried out
+// (cases were purged whole), so it reads as the purge that happens. The same JSON with
+// "action":"purge", or nothing when the text says something else.
+std::optional<std::string> anonymise_as_purge(const std::string& stored) {
+    auto doc = json::parse(stored, 1u << 20);
+    std::string action;
+    if (!doc || !doc->root().IsObject() || !json::get(doc->root(), "action", action) || action != "anonymise")
+        return std::nullopt;
+    json::Writer w;
+    w.begin_object();
+    for (auto it = doc->root().MemberBegin(); it != doc->root().MemberEnd(); ++it) {
+        std::string_view name(it->name.GetString(), it->name.GetStringLength());
+        w.key(name);
+        if (name == "action") w.str("purge");
+        else w.raw(json::to_string(it->value));
+    }
+    w.end_object();
+    return w.take();
+}
+}  // namespace
+
 RetentionPolicy App::retention_policy() {
     if (auto p = store_->meta("retention_policy")) {
         auto parsed = retention_from_json(*p);
         if (parsed) return *parsed;
+        if (auto legacy = anonymise_as_purge(*p))
+            if (auto purge = retention_from_json(*legacy)) return *purge;
     }
     return RetentionPolicy{};
 }

@@ -117,7 +117,7 @@ std::string sha256_hex(const std::string& data) {
 
 Status UserDb::migrate() {
     auto v = store_.meta("server_schema");
-    if (v && *v == "1") return {};
+    if (v && *v == "2") return {};
     static const char* kSchema = R"SQL(
 CREATE TABLE IF NOT EXISTS server_users(
   id TEXT PRIMARY KEY, role TEXT NOT NULL, teams TEXT NOT NULL DEFAULT '[]', pw_hash TEXT NOT NULL,
@@ -130,18 +130,34 @@ CREATE TABLE IF NOT EXISTS server_audit(
   id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
   target TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '{}');
 CREATE INDEX IF NOT EXISTS server_audit_action ON server_audit(action);
-CREATE TABLE IF NOT EXISTS server_attachments(
-  sha256 TEXT PRIMARY KEY, name TEXT NOT NULL, type TEXT NOT NULL, size INTEGER NOT NULL,
-  uploaded_by TEXT NOT NULL, teams TEXT NOT NULL, at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS server_attachment_uploads(
+  sha256 TEXT NOT NULL, uploaded_by TEXT NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL, size INTEGER NOT NULL,
+  teams TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY(sha256, uploaded_by));
 )SQL";
-    return store_.transact([&]() -> Status {
+    // Schema 1 kept one row per file, the first uploader's (a second team's upload of the same
+    // bytes was dropped): each row becomes that uploader's upload.
+    static const char* kFrom1 = R"SQL(
+INSERT OR IGNORE INTO server_attachment_uploads(sha256, uploaded_by, name, type, size, teams, at)
+  SELECT sha256, uploaded_by, name, type, size, teams, at FROM server_attachments;
+DROP TABLE server_attachments;
+)SQL";
+    auto exec = [&](const char* sql) -> Status {
         char* err = nullptr;
-        if (sqlite3_exec(store_.db(), kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
-            std::string msg = err ? err : "schema";
-            sqlite3_free(err);
-            return make_error("db", msg);
-        }
-        return store_.set_meta("server_schema", "1");
+        if (sqlite3_exec(store_.db(), sql, nullptr, nullptr, &err) == SQLITE_OK) return {};
+        std::string msg = err ? err : "schema";
+        sqlite3_free(err);
+        return make_error("db", msg);
+    };
+    return store_.transact([&]() -> Status {
+        if (Status s = exec(kSchema); !s) return s;
+        bool from1;
+        {
+            Stmt old(store_.db(), "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'server_attachments'");
+            from1 = old.step() == SQLITE_ROW;
+        }  // finalised: a DROP TABLE fails while a statement reads
+        if (from1)
+            if (Status s = exec(kFrom1); !s) return s;
+        return store_.set_meta("server_schema", "2");
     });
 }
 
@@ -186,51 +202,40 @@ Status UserDb::create(const User& u, const std::string& password) {
     });
 }
 
-Status UserDb::set_password(const std::string& id, const std::string& password) {
-    if (password.size() < 8 || password.size() > 1024) return make_error("bad_request", "password must be 8-1024 bytes");
-    if (!find(id)) return make_error("not_found", "no such user");
-    std::string h = hash_password(password);
-    if (h.empty()) return make_error("internal", "password hashing failed");
-    Stmt st(store_.db(), "UPDATE server_users SET pw_hash = ? WHERE id = ?");
-    st.bind(1, h).bind(2, id);
-    if (!st.run()) return db_error(store_.db());
-    revoke_user_tokens(id);
-    return {};
-}
-
-Status UserDb::set_role_teams(const std::string& id, const std::optional<std::string>& role,
-                              const std::optional<std::vector<std::string>>& teams) {
-    if (!find(id)) return make_error("not_found", "no such user");
-    if (role && !valid_role(*role)) return make_error("bad_request", "role must be agent, analyst, manager or admin");
-    if (teams)
-        for (auto& t : *teams)
+Status UserDb::update(const std::string& id, const UserUpdate& change) {
+    if (change.role && !valid_role(*change.role)) return make_error("bad_request", "role must be agent, analyst, manager or admin");
+    if (change.teams)
+        for (auto& t : *change.teams)
             if (!valid_name(t)) return make_error("bad_request", "team names must be 1-64 characters of [A-Za-z0-9._-]");
+    if (change.password && (change.password->size() < 8 || change.password->size() > 1024))
+        return make_error("bad_request", "password must be 8-1024 bytes");
+    if (!find(id)) return make_error("not_found", "no such user");
+    std::string hash;
+    if (change.password) {
+        hash = hash_password(*change.password);
+        if (hash.empty()) return make_error("internal", "password hashing failed");
+    }
     return store_.transact([&]() -> Status {
-        if (role) {
-            Stmt st(store_.db(), "UPDATE server_users SET role = ? WHERE id = ?");
-            st.bind(1, *role).bind(2, id);
-            if (!st.run()) return db_error(store_.db());
-        }
-        if (teams) {
-            Stmt st(store_.db(), "UPDATE server_users SET teams = ? WHERE id = ?");
-            st.bind(1, teams_to_json(*teams)).bind(2, id);
-            if (!st.run()) return db_error(store_.db());
-            for (auto& t : *teams) {
-                Status s = add_team(t);
-                if (!s) return s;
-            }
+        // A parameter left unbound is NULL: COALESCE keeps the column.
+        Stmt st(store_.db(),
+                "UPDATE server_users SET role = COALESCE(?1, role), teams = COALESCE(?2, teams), "
+                "disabled = COALESCE(?3, disabled), pw_hash = COALESCE(?4, pw_hash) WHERE id = ?5");
+        if (change.role) st.bind(1, *change.role);
+        if (change.teams) st.bind(2, teams_to_json(*change.teams));
+        if (change.disabled) st.bind(3, int64_t(*change.disabled ? 1 : 0));
+        if (change.password) st.bind(4, hash);
+        st.bind(5, id);
+        if (!st.run()) return db_error(store_.db());
+        if (change.teams)
+            for (auto& t : *change.teams)
+                if (Status s = add_team(t); !s) return s;
+        if ((change.disabled && *change.disabled) || change.password) {
+            Stmt del(store_.db(), "DELETE FROM server_tokens WHERE user_id = ?");
+            del.bind(1, id);
+            if (!del.run()) return db_error(store_.db());
         }
         return {};
     });
-}
-
-Status UserDb::set_disabled(const std::string& id, bool disabled) {
-    if (!find(id)) return make_error("not_found", "no such user");
-    Stmt st(store_.db(), "UPDATE server_users SET disabled = ? WHERE id = ?");
-    st.bind(1, int64_t(disabled ? 1 : 0)).bind(2, id);
-    if (!st.run()) return db_error(store_.db());
-    if (disabled) revoke_user_tokens(id);
-    return {};
 }
 
 std::optional<User> UserDb::check_login(const std::string& id, const std::string& password) {
@@ -334,32 +339,52 @@ std::vector<AuditEntry> UserDb::audit_entries(int64_t after_id, int limit, const
     return out;
 }
 
-Status UserDb::put_attachment(const AttachmentMeta& m) {
-    Stmt st(store_.db(),
-            "INSERT OR IGNORE INTO server_attachments(sha256, name, type, size, uploaded_by, teams, at) VALUES(?,?,?,?,?,?,?)");
-    st.bind(1, m.sha256).bind(2, m.name).bind(3, m.type).bind(4, m.size).bind(5, m.uploaded_by)
-        .bind(6, teams_to_json(m.teams)).bind(7, m.at);
-    if (!st.run()) return db_error(store_.db());
-    return {};
+Expected<AttachmentMeta> UserDb::put_attachment(const AttachmentMeta& m) {
+    AttachmentMeta stored = m;
+    Status s = store_.transact([&]() -> Status {
+        // The same user and bytes again: the teams it had then keep their access, and the first
+        // upload's time stays (uploads are listed oldest first).
+        Stmt old(store_.db(), "SELECT teams, at FROM server_attachment_uploads WHERE sha256 = ? AND uploaded_by = ?");
+        old.bind(1, m.sha256).bind(2, m.uploaded_by);
+        if (old.step() == SQLITE_ROW) {
+            for (auto& t : teams_from_json(old.text(0)))
+                if (std::find(stored.teams.begin(), stored.teams.end(), t) == stored.teams.end()) stored.teams.push_back(t);
+            stored.at = old.integer(1);
+        }
+        Stmt st(store_.db(),
+                "INSERT OR REPLACE INTO server_attachment_uploads(sha256, uploaded_by, name, type, size, teams, at) "
+                "VALUES(?,?,?,?,?,?,?)");
+        st.bind(1, stored.sha256).bind(2, stored.uploaded_by).bind(3, stored.name).bind(4, stored.type).bind(5, stored.size)
+            .bind(6, teams_to_json(stored.teams)).bind(7, stored.at);
+        if (!st.run()) return db_error(store_.db());
+        return {};
+    });
+    if (!s) return s.error();
+    return stored;
 }
 
-std::optional<AttachmentMeta> UserDb::attachment(const std::string& sha) {
-    Stmt st(store_.db(), "SELECT sha256, name, type, size, uploaded_by, teams, at FROM server_attachments WHERE sha256 = ?");
+std::vector<AttachmentMeta> UserDb::attachment_uploads(const std::string& sha) {
+    std::vector<AttachmentMeta> out;
+    Stmt st(store_.db(),
+            "SELECT sha256, name, type, size, uploaded_by, teams, at FROM server_attachment_uploads WHERE sha256 = ? "
+            "ORDER BY at, uploaded_by");
     st.bind(1, sha);
-    if (st.step() != SQLITE_ROW) return std::nullopt;
-    AttachmentMeta m;
-    m.sha256 = st.text(0);
-    m.name = st.text(1);
-    m.type = st.text(2);
-    m.size = st.integer(3);
-    m.uploaded_by = st.text(4);
-    m.teams = teams_from_json(st.text(5));
-    m.at = st.integer(6);
-    return m;
+    while (st.step() == SQLITE_ROW) {
+        AttachmentMeta m;
+        m.sha256 = st.text(0);
+        m.name = st.text(1);
+        m.type = st.text(2);
+        m.size = st.integer(3);
+        m.uploaded_by = st.text(4);
+        m.teams = teams_from_json(st.text(5));
+        m.at = st.integer(6);
+        out.push_back(std::move(m));
+    }
+    return out;
 }
 
 void UserDb::delete_attachment(const std::string& sha) {
-    Stmt st(store_.db(), "DELETE FROM server_attachments WHERE sha256 = ?");
+    Stmt st(store_.db(), "DELETE FROM server_attachment_uploads WHERE sha256 = ?");
     st.bind(1, sha);
     st.run();
 }

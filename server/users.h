@@ -1,5 +1,5 @@
 // Server-only tables kept in the same SQLite file as the Store: users, teams, tokens, audit,
-// attachments. Created by a migration keyed in Store meta ("server_schema").
+// attachment uploads. Created and upgraded by migrations keyed in Store meta ("server_schema").
 // Passwords: Argon2id (libsodium crypto_pwhash_str). Tokens: 32 random bytes, hex to the client,
 // SHA-256 of the hex string stored, with an expiry. Not thread-safe: the App serialises access.
 #pragma once
@@ -26,10 +26,21 @@ struct AuditEntry {
     std::string actor, action, target, detail;  // detail: JSON object, never secrets or client data
 };
 
+// One user's upload of a file. Files are stored by content (sha256), so users of several teams may
+// upload the same bytes: each upload keeps its own name, type and teams, and grants its teams read
+// access (DATA/attachments/<sha256> is shared).
 struct AttachmentMeta {
     std::string sha256, name, type, uploaded_by;
-    std::vector<std::string> teams;  // uploader's teams at upload time
+    std::vector<std::string> teams;  // uploader's teams at upload time (all of them, over re-uploads)
     int64_t size = 0, at = 0;
+};
+
+// A change to an existing user: fields left empty are kept.
+struct UserUpdate {
+    std::optional<std::string> role;
+    std::optional<std::vector<std::string>> teams;
+    std::optional<bool> disabled;
+    std::optional<std::string> password;
 };
 
 bool valid_name(const std::string& s, size_t max_len = 64);
@@ -51,10 +62,9 @@ public:
     std::optional<User> find(const std::string& id);
     std::vector<User> list();
     Status create(const User& u, const std::string& password);
-    Status set_password(const std::string& id, const std::string& password);
-    Status set_role_teams(const std::string& id, const std::optional<std::string>& role,
-                          const std::optional<std::vector<std::string>>& teams);
-    Status set_disabled(const std::string& id, bool disabled);
+    // Validates every field first, then applies them all in one transaction: a bad field changes
+    // nothing. Disabling the user or setting a password revokes the user's tokens.
+    Status update(const std::string& id, const UserUpdate& change);
     // Checks credentials; the user when they match and the account is enabled.
     std::optional<User> check_login(const std::string& id, const std::string& password);
     // The user and their password hash (so the slow verification can run outside the DB lock).
@@ -77,8 +87,11 @@ public:
     std::vector<AuditEntry> audit_entries(int64_t after_id, int limit, const std::string& action = "");
 
     // attachments
-    Status put_attachment(const AttachmentMeta& m);
-    std::optional<AttachmentMeta> attachment(const std::string& sha);
+    // Records m.uploaded_by's upload of m.sha256; the same user uploading the same bytes again
+    // replaces its name and type and adds its current teams. Returns what is now stored for them.
+    Expected<AttachmentMeta> put_attachment(const AttachmentMeta& m);
+    // Every upload of the file, oldest first (empty when there is none).
+    std::vector<AttachmentMeta> attachment_uploads(const std::string& sha);
     void delete_attachment(const std::string& sha);
 
 private:

@@ -48,7 +48,9 @@ Status RetentionPolicy::validate() const {
         if (!in_range(months))
             return bad("months for '" + kind + "' must be between 12 and 120 (got " + std::to_string(months) + ")");
     }
-    if (action != "purge" && action != "anonymise") return bad("action must be 'purge' or 'anonymise' (got '" + action + "')");
+    // Anonymisation was accepted (and shown) once but never carried out: cases were purged whole.
+    if (action == "anonymise") return bad("anonymise is not supported yet; use purge");
+    if (action != "purge") return bad("action must be 'purge' (got '" + action + "')");
     return {};
 }
 

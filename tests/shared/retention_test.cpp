@@ -92,10 +92,12 @@ TEST(Retention, PolicyValidatesMonthsActionAndKinds) {
     q.months_after_closure["invoices"] = 24;
     EXPECT_FALSE(q.validate().ok());
     q.months_after_closure.erase("invoices");
-    q.action = "anonymise";
-    EXPECT_TRUE(q.validate().ok());
+    q.action = "anonymise";  // never implemented (cases were purged whole while it said so)
+    EXPECT_EQ(q.validate().error().message, "anonymise is not supported yet; use purge");
     q.action = "delete";
-    EXPECT_FALSE(q.validate().ok());
+    EXPECT_EQ(q.validate().error().message, "action must be 'purge' (got 'delete')");
+    q.action = "purge";
+    EXPECT_TRUE(q.validate().ok());
 }
 
 TEST(Retention, EndsAtOnlyForClosedOrResolvedCases) {
@@ -218,12 +220,11 @@ TEST(Retention, PolicyJsonRoundTripsAndIsStrict) {
     RetentionPolicy p;
     p.months_after_closure["improvement"] = 36;
     p.default_months = 18;
-    p.action = "anonymise";
     auto back = retention_from_json(retention_to_json(p));
     ASSERT_TRUE(back.ok()) << back.error().message;
     EXPECT_EQ(back->months_after_closure, p.months_after_closure);
     EXPECT_EQ(back->default_months, 18);
-    EXPECT_EQ(back->action, "anonymise");
+    EXPECT_EQ(back->action, "purge");
     EXPECT_EQ(retention_to_json(*back), retention_to_json(p));  // stable
 
     auto partial = retention_from_json(R"({"action":"purge"})");
@@ -248,4 +249,8 @@ TEST(Retention, PolicyJsonRoundTripsAndIsStrict) {
     EXPECT_FALSE(retention_from_json(R"({"months_after_closure":{"spam":24}})").ok());       // unknown kind
     EXPECT_FALSE(retention_from_json(R"({"default_months":121})").ok());
     EXPECT_FALSE(retention_from_json(R"({"action":"shred"})").ok());
+    auto anonymise = retention_from_json(R"({"action":"anonymise"})");
+    ASSERT_FALSE(anonymise.ok());
+    EXPECT_EQ(anonymise.error().code, "bad_retention");
+    EXPECT_EQ(anonymise.error().message, "anonymise is not supported yet; use purge");
 }
