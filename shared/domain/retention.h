@@ -15,7 +15,7 @@ struct RetentionPolicy {
     std::map<std::string, int> months_after_closure = {{"aftercare", 12}, {"feedback", 12}, {"follow_up", 12},
                                                        {"improvement", 12}};
     int default_months = 12;
-    std::string action = "purge";  // "purge" or "anonymise"
+    std::string action = "purge";  // "purge" (anonymisation is not built; validate() refuses it)
     Status validate() const;       // months in [12, 120] (the SOPs keep records at least 12 months)
     int months_for(const std::string& kind) const;
 };
