@@ -720,8 +720,10 @@ HttpResponse App::h_cases(const HttpRequest& req, Ctx& ctx) {
     int64_t limit = 100, offset = 0;
     if (req.has_param("limit") && (!parse_int(req.param("limit"), limit) || limit < 1 || limit > 1000))
         return bad_request("'limit' must be an integer in [1, 1000]");
-    if (req.has_param("offset") && (!parse_int(req.param("offset"), offset) || offset < 0))
-        return bad_request("'offset' must be a non-negative integer");
+    // Bounded so that it fits the query's int (4294967296 wrapped to 0: the first page, labelled
+    // with the offset asked for).
+    if (req.has_param("offset") && (!parse_int(req.param("offset"), offset) || offset < 0 || offset > 1000000000))
+        return bad_request("'offset' must be an integer from 0 to 1000000000");
     q.limit = static_cast<int>(limit);
     q.offset = static_cast<int>(offset);
     if (q.text.size() > 200) return bad_request("'q' is too long");

@@ -100,6 +100,8 @@ TEST_F(ServerInput, PullAndListParametersValidated) {
     EXPECT_EQ(c.get("/api/v1/sync/pull?after=0&limit=10").status, 200);
     EXPECT_EQ(c.get("/api/v1/cases?limit=0").status, 400);
     EXPECT_EQ(c.get("/api/v1/cases?sort=evil").status, 400);
+    EXPECT_EQ(c.get("/api/v1/cases?offset=4294967296").status, 400);  // wrapped to 0 in the query's int
+    EXPECT_EQ(c.get("/api/v1/cases?offset=1000000000").status, 200);
     EXPECT_EQ(c.get("/api/v1/cases?status=open&overdue=1&q=%E2%9C%93").status, 200);
     EXPECT_EQ(c.get("/api/v1/cases/does-not-exist").status, 404);
     EXPECT_EQ(c.get("/api/v1/nothing-here").status, 404);
