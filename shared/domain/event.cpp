@@ -127,7 +127,7 @@ Status check_text(const Event& e, const json::Value& b, const char* key, bool re
     const json::Value* v = json::member(b, key);
     if (!v) return required ? Status(body_error(e, std::string("'") + key + "' is required")) : Status();
     if (!v->IsString()) return body_error(e, std::string("'") + key + "' must be a string");
-    if (v->GetStringLength() > max) return body_error(e, std::string("'") + key + "' is longer than " + std::to_string(max));
+    if (v->GetStringLength() > max) return body_error(e, std::string("'") + key + "' is longer than " + std::to_string(max) + " bytes");
     if (required && v->GetStringLength() == 0) return body_error(e, std::string("'") + key + "' must not be empty");
     return {};
 }
