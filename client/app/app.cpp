@@ -131,6 +131,8 @@ void App::load_session() {
     json::get(v, "id", session_.user_id);
     json::get(v, "name", session_.name);
     json::get(v, "role", session_.role);
+    // Saved before "ended" existed: a user without a token is one whose session the server ended.
+    if (!json::get(v, "ended", session_.ended)) session_.ended = session_.token.empty();
     if (auto* t = json::member(v, "teams"); t && t->IsArray())
         for (auto& x : t->GetArray())
             if (x.IsString()) session_.teams.emplace_back(x.GetString(), x.GetStringLength());
@@ -139,6 +141,7 @@ void App::load_session() {
 void App::save_session() {
     json::Writer w;
     w.begin_object().kv("token", session_.token).kv("id", session_.user_id).kv("name", session_.name).kv("role", session_.role);
+    w.kv("ended", session_.ended);
     w.key("teams").begin_array();
     for (auto& t : session_.teams) w.str(t);
     w.end_array().end_object();
@@ -203,14 +206,22 @@ void App::tick(int64_t now) {
                 }
                 if (s.token.empty() || s.user_id.empty()) {
                     login_error_ = "The server's answer was not understood.";
+                } else if (session_.signed_in() && s.user_id != session_.user_id) {
+                    // This device holds another user's data (their unsynced changes too): the two
+                    // must not mix. The new token is given back.
+                    platform::http_request("POST", api_base_ + "/auth/logout", "{}", s.token, 5000);
+                    login_error_ = "This device holds " + session_.name + "'s data. Sign in as " + session_.name +
+                                   ", or sign out first.";
                 } else {
                     if (s.name.empty()) s.name = s.user_id;
+                    const bool again = session_.signed_in();  // the same user, after the session ended
                     session_ = s;
                     login_error_.clear();
                     online_ = true;
+                    if (again) sync_error_.clear();
                     save_session();
-                    toast("Signed in as " + s.name);
-                    next_auto_sync_ = now;  // first sync right away
+                    toast(again ? "Signed in again; your changes on this device are kept" : "Signed in as " + s.name);
+                    next_auto_sync_ = now;  // sync right away
                 }
             } else if (r.status == 401 || r.status == 403) {
                 login_error_ = "Wrong user name or password.";
@@ -235,9 +246,7 @@ void App::tick(int64_t now) {
         sync_req_ = 0;
         if (r.status == 0) { sync_failed("Server unreachable", true); continue; }
         if (r.status == 401) {
-            sync_failed("Session expired: sign in again to sync", false);
-            session_.token.clear();
-            save_session();
+            session_ended();
             continue;
         }
         if (!uploading_.empty()) {
@@ -289,7 +298,17 @@ void App::tick(int64_t now) {
                 store_->set_meta("last_sync", std::to_string(last_sync_));
                 committed();
                 next_auto_sync_ = now_ + kAutoSyncMs;
-                if (logout_after_sync_) logout(false);
+                if (logout_after_sync_) {
+                    if (pending_count() == 0) {
+                        finish_logout();
+                    } else if (!stats_.rejections.empty() || ++logout_rounds_ >= 3) {
+                        logout_after_sync_ = false;  // refused changes never leave: the user decides
+                        logout_block_ = stats_.rejections.empty() ? LogoutBlock::SyncFailed : LogoutBlock::Refused;
+                        if (stats_.rejections.empty()) sync_error_ = "changes are still waiting after several syncs";
+                    } else {
+                        sync_now();  // changes made during this sync
+                    }
+                }
             }
         }
     }
@@ -343,19 +362,33 @@ void App::login(const std::string& username, const std::string& password) {
     login_req_ = platform::http_request("POST", api_base_ + "/auth/login", w.take(), "", 15000);
 }
 
+void App::sign_in_again(const std::string& password) {
+    if (!session_.signed_in()) return;
+    login(session_.user_id, password);
+}
+
 void App::logout(bool force) {
-    logout_blocked_ = false;
-    int64_t pending = pending_count();
-    if (pending > 0 && !force) {
-        if (browser_online_ && !session_.token.empty()) {
-            logout_after_sync_ = true;
-            sync_now();
-            return;
-        }
-        logout_blocked_ = true;  // the view offers export or "sign out anyway"
+    logout_block_ = LogoutBlock::None;
+    if (pending_count() > 0 && !force) {
+        // The view says why and offers export, "sign out anyway" or cancel.
+        if (session_.token.empty()) { logout_block_ = LogoutBlock::SessionExpired; return; }
+        if (!browser_online_) { logout_block_ = LogoutBlock::Offline; return; }
+        logout_after_sync_ = true;  // upload first; the end of that sync signs out (or says why not)
+        logout_rounds_ = 0;
+        if (phase_ == SyncPhase::Idle) sync_now();
         return;
     }
+    finish_logout();
+}
+
+void App::cancel_logout() {
     logout_after_sync_ = false;
+    logout_block_ = LogoutBlock::None;
+}
+
+void App::finish_logout() {
+    logout_after_sync_ = false;
+    logout_block_ = LogoutBlock::None;
     if (!session_.token.empty()) platform::http_request("POST", api_base_ + "/auth/logout", "{}", session_.token, 5000);
     wipe_local();
     toast("Signed out; local data of this user was removed");
@@ -394,19 +427,26 @@ Status App::record(const std::string& case_id, const std::string& type, const st
     return {};
 }
 
-Expected<std::string> App::create_case(const NewCaseForm& f, FieldErrors* errors) {
+FieldErrors validate_case_fields(const std::string& kind, const std::string& client_name, const std::string& client_contact,
+                                 const std::string& channel, const std::string& title_in, const std::string& description) {
     FieldErrors errs;
+    std::string name = trim(client_name), contact = trim(client_contact), title = trim(title_in);
+    if (kind != "improvement" && name.empty()) errs["client_name"] = "The client's name is required.";
+    if (kind == "improvement" && title.empty()) errs["title"] = "An improvement action needs a title.";
+    if (kind != "improvement" && !contact.empty() && channel == "email" && contact.find('@') == std::string::npos)
+        errs["client_contact"] = "That does not look like an email address.";
+    if (kind != "improvement" && contact.empty() && (channel == "email" || channel == "sms" || channel == "phone"))
+        errs["client_contact"] = "Enter the contact for the preferred channel (" + channel + ").";
+    if (trim(description).empty() && kind == "feedback") errs["description"] = "Describe the feedback.";
+    if (description.size() > 20000) errs["description"] = "The description is too long (20,000 characters at most).";
+    if (title.size() > 500) errs["title"] = "The title is too long (500 characters at most).";
+    return errs;
+}
+
+Expected<std::string> App::create_case(const NewCaseForm& f, FieldErrors* errors) {
+    FieldErrors errs = validate_case_fields(f.kind, f.client_name, f.client_contact, f.channel, f.title, f.description);
     if (!vocab::contains(vocab::kinds(), f.kind)) errs["kind"] = "Choose what kind of case this is.";
     std::string name = trim(f.client_name), contact = trim(f.client_contact), title = trim(f.title);
-    if (f.kind != "improvement" && name.empty()) errs["client_name"] = "The client's name is required.";
-    if (f.kind == "improvement" && title.empty()) errs["title"] = "An improvement action needs a title.";
-    if (f.kind != "improvement" && !contact.empty() && f.channel == "email" && contact.find('@') == std::string::npos)
-        errs["client_contact"] = "That does not look like an email address.";
-    if (f.kind != "improvement" && contact.empty() && (f.channel == "email" || f.channel == "sms" || f.channel == "phone"))
-        errs["client_contact"] = "Enter the contact for the preferred channel (" + f.channel + ").";
-    if (trim(f.description).empty() && f.kind == "feedback") errs["description"] = "Describe the feedback.";
-    if (f.description.size() > 20000) errs["description"] = "The description is too long (20,000 characters at most).";
-    if (title.size() > 500) errs["title"] = "The title is too long (500 characters at most).";
     int64_t completed = 0, due = 0;
     if (!trim(f.service_completed).empty()) {
         completed = platform::parse_local_datetime(trim(f.service_completed));
@@ -566,6 +606,41 @@ Status App::set_field(const std::string& case_id, const std::string& field, cons
     return record(case_id, ev::kFieldSet, w.take());
 }
 
+Status App::edit_case(const std::string& case_id, const CaseEdit& e, FieldErrors* errors) {
+    if (errors) errors->clear();
+    auto c = store_->load_case(case_id);
+    if (!c) return make_error("not_found", "No such case");
+    const std::string name = trim(e.client_name), contact = trim(e.client_contact), title = trim(e.title);
+    // Only what changes is checked: a case that broke a rule before (created on the server, or
+    // before the rule) can still have its other fields edited.
+    FieldErrors errs = validate_case_fields(c->kind, name, contact, e.channel, title, e.description);
+    const bool contact_changed = contact != c->client.contact || e.channel != c->client.channel;
+    if (name == c->client.name) errs.erase("client_name");
+    if (!contact_changed) errs.erase("client_contact");
+    if (title == c->title) errs.erase("title");
+    if (e.description == c->description) errs.erase("description");
+    if (!errs.empty()) {
+        if (errors) *errors = errs;
+        return make_error("invalid", "Some fields need attention");
+    }
+    Status st;
+    auto set = [&](const char* field, const std::string& old_v, const std::string& new_v, bool text = true) {
+        if (st && old_v != new_v) st = set_field(c->id, field, text ? json::quote(new_v) : new_v);
+    };
+    set("client_name", c->client.name, name);
+    set("client_contact", c->client.contact, contact);
+    set("channel", c->client.channel, e.channel);
+    set("title", c->title, title);
+    set("description", c->description, e.description);
+    set("category", c->category, e.category);
+    set("priority", c->priority, e.priority);
+    set("urgent", c->urgent ? "true" : "false", e.urgent ? "true" : "false", false);
+    set("high_impact", c->high_impact ? "true" : "false", e.high_impact ? "true" : "false", false);
+    if (st && c->assignee != trim(e.assignee)) st = assign(c->id, e.assignee);
+    if (!st && errors) (*errors)["_"] = st.error().message;
+    return st;
+}
+
 Status App::assign(const std::string& case_id, const std::string& assignee) {
     std::string base = field_winner(case_id, "assignee");
     json::Writer w;
@@ -604,7 +679,7 @@ int64_t App::pending_count() { return store_ ? store_->pending_count() : 0; }
 void App::sync_now() {
     if (phase_ != SyncPhase::Idle || !store_) return;
     if (!session_.signed_in() || session_.token.empty()) {
-        sync_error_ = "Sign in to sync";
+        sync_error_ = session_expired() ? "Session expired: sign in again to sync" : "Sign in to sync";
         return;
     }
     if (!browser_online_) {
@@ -644,8 +719,18 @@ void App::sync_failed(const std::string& why, bool network) {
     next_auto_sync_ = now_ + kAutoSyncMs;
     if (logout_after_sync_) {
         logout_after_sync_ = false;
-        logout_blocked_ = true;
+        logout_block_ = network ? LogoutBlock::Unreachable : LogoutBlock::SyncFailed;
     }
+}
+
+void App::session_ended() {
+    const bool signing_out = logout_after_sync_;
+    sync_failed("Session expired: sign in again to sync", false);
+    session_.token.clear();  // the user and the local data stay: sign_in_again
+    session_.ended = true;
+    save_session();
+    online_ = true;  // the server answered
+    if (signing_out) logout_block_ = LogoutBlock::SessionExpired;
 }
 
 // ---- server settings (SLA policy and business calendar) ----------------------------------------
@@ -719,9 +804,7 @@ void App::finish_upload(const platform::HttpResponse& r) {
     uploading_.clear();
     if (r.status == 0) { sync_failed("Server unreachable", true); return; }
     if (r.status == 401) {
-        sync_failed("Session expired: sign in again to sync", false);
-        session_.token.clear();
-        save_session();
+        session_ended();
         return;
     }
     if (r.status >= 500) { sync_failed("Attachment upload failed: " + error_text(r.status, r.body), false); return; }

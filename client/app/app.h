@@ -20,6 +20,7 @@ namespace cl {
 struct Session {
     std::string token, user_id, name, role;
     std::vector<std::string> teams;
+    bool ended = false;  // the server refused the token (expired or revoked): sign in again
     bool signed_in() const { return !user_id.empty(); }
     bool is_admin() const { return role == "admin"; }
     bool is_manager() const { return role == "admin" || role == "manager" || role == "analyst"; }
@@ -36,6 +37,21 @@ struct NewCaseForm {
     std::string due;                // improvement deadline, "YYYY-MM-DD"
 };
 using FieldErrors = std::map<std::string, std::string>;  // field -> message
+
+// The rules a case's client and text fields follow, shared by the new-case form and the case
+// editor (keys: client_name, client_contact, title, description). kind: aftercare, feedback,
+// follow_up or improvement; channel may be empty (no preferred channel).
+FieldErrors validate_case_fields(const std::string& kind, const std::string& client_name, const std::string& client_contact,
+                                 const std::string& channel, const std::string& title, const std::string& description);
+
+// The case editor's values (App::edit_case).
+struct CaseEdit {
+    std::string client_name, client_contact, channel, title, description, category, priority, assignee;
+    bool urgent = false, high_impact = false;
+};
+
+// Why a sign-out waits for the user: changes not uploaded yet, and the reason they cannot be.
+enum class LogoutBlock { None, Offline, Unreachable, SessionExpired, Refused, SyncFailed };
 
 struct Toast {
     std::string text;
@@ -60,10 +76,19 @@ public:
     void login(const std::string& username, const std::string& password);
     bool login_in_flight() const { return login_req_ != 0; }
     const std::string& login_error() const { return login_error_; }
+    // The session ended on the server (30-day expiry, or revoked: password reset, account change)
+    // while this device still holds the user and their data: sign_in_again keeps both.
+    bool session_expired() const { return session_.signed_in() && session_.ended; }
+    // Signs the same user in again (the user name is the session's); the local data, unsynced
+    // changes included, stays, and a sync follows. A sign-in answered for another user is refused.
+    void sign_in_again(const std::string& password);
     // Syncs first (when there is something to push and the server is reachable), then clears the
     // local data of this user. force: sign out even though changes could not be uploaded.
     void logout(bool force = false);
-    bool logout_blocked() const { return logout_blocked_; }
+    bool logout_blocked() const { return logout_block_ != LogoutBlock::None; }
+    LogoutBlock logout_block() const { return logout_block_; }
+    bool logout_in_progress() const { return logout_after_sync_; }  // uploading before signing out
+    void cancel_logout();  // stays signed in; nothing else changes
     void set_session_for_test(const Session& s);
 
     // ---- case actions (each is one local event, flushed to IndexedDB) ----
@@ -78,6 +103,9 @@ public:
     Status resolve(const std::string& case_id, const std::string& resolution);
     Status follow_up(const std::string& case_id, bool satisfied, const std::string& note, const std::string& channel);
     Status set_field(const std::string& case_id, const std::string& field, const std::string& value_json);
+    // The case editor's save: validates (validate_case_fields, for the fields that change) and
+    // records the changed fields. errors: field -> message, empty when saved.
+    Status edit_case(const std::string& case_id, const CaseEdit& e, FieldErrors* errors);
     Status assign(const std::string& case_id, const std::string& assignee);
     Status add_attachment(const std::string& case_id, const platform::PickedFile& f);
     Status link_improvement(const std::string& improvement_id, const std::string& case_id);
@@ -127,6 +155,8 @@ private:
     void request_settings();
     void apply_settings(const std::string& body);
     void sync_failed(const std::string& why, bool network);
+    void session_ended();  // a 401 from the server
+    void finish_logout();
     void load_session();
     void save_session();
     void wipe_local();
@@ -143,7 +173,9 @@ private:
 
     uint64_t login_req_ = 0;
     std::string login_error_;
-    bool logout_after_sync_ = false, logout_blocked_ = false;
+    bool logout_after_sync_ = false;
+    int logout_rounds_ = 0;  // syncs run for this sign-out (changes made during one get another)
+    LogoutBlock logout_block_ = LogoutBlock::None;
 
     SaveState save_state_ = SaveState::Clean;
     bool dirty_ = false;

@@ -65,6 +65,10 @@ extern "C" EMSCRIPTEN_KEEPALIVE const char* cl_test_state() {
     for (const auto& r : app.last_stats().rejections) w.str(r.reason);
     w.end_array();
     w.kv("logout_blocked", app.logout_blocked());
+    static const char* const kBlock[] = {"none", "offline", "unreachable", "session_expired", "refused", "sync_failed"};
+    w.kv("logout_reason", kBlock[static_cast<int>(app.logout_block())]);
+    w.kv("logout_in_progress", app.logout_in_progress());
+    w.kv("session_expired", app.session_expired());
     w.key("toasts").begin_array();
     for (auto& t : app.toasts()) w.str(t.text);
     w.end_array();

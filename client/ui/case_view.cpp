@@ -119,15 +119,21 @@ void case_view(App& app, UiState& ui) {
     if (c->high_impact) { ImGui::SameLine(); badge("High impact", IM_COL32(232, 106, 40, 255)); }
     if (!c->escalations.empty() && !vocab::is_closed_status(c->status)) { ImGui::SameLine(); badge("Escalated", color::purple); }
     if (!c->conflicts.empty()) { ImGui::SameLine(); badge((std::to_string(c->conflicts.size()) + " conflict(s)").c_str(), color::danger); mark("case.conflict_badge"); }
-    if (c->reference != c->id) { ImGui::SameLine(); ImGui::TextDisabled("(%s)", c->id.c_str()); }
+    if (c->reference != c->id) {
+        std::string id_text = "(" + c->id + ")";
+        same_line_if_fits(ImGui::CalcTextSize(id_text.c_str()).x);
+        ImGui::TextDisabled("%s", id_text.c_str());
+    }
 
-    // Status transitions.
+    // Status transitions: on the header's line while they fit, the rest on the next line(s) (a
+    // narrow window pushed them off-screen).
     for (auto to : vocab::statuses()) {
         if (!vocab::transition_allowed(c->status, to) || to == "resolved") continue;
-        ImGui::SameLine();
         std::string label = (to == "in_progress" && (c->status == "resolved" || c->status == "closed")) ? "Reopen" : pretty(std::string(to));
         if (to == "in_progress" && c->status == "new") label = "Start";
-        if (secondary_button((label + "##st" + std::string(to)).c_str(), "case.to." + std::string(to)))
+        label += "##st" + std::string(to);
+        same_line_if_fits(button_width(label.c_str()));
+        if (secondary_button(label.c_str(), "case.to." + std::string(to)))
             report(app, s, app.set_status(c->id, std::string(to)), "Status changed");
     }
     if (!s.action_error.empty()) {
@@ -183,6 +189,7 @@ void case_view(App& app, UiState& ui) {
         ImGui::SameLine(ImGui::GetContentRegionAvail().x - fs * 3);
         if (secondary_button("Edit", "case.edit")) {
             s.editing = true;
+            s.edit_errors.clear();
             std::snprintf(s.edit_title, sizeof s.edit_title, "%s", c->title.c_str());
             std::snprintf(s.edit_description, sizeof s.edit_description, "%s", c->description.c_str());
             std::snprintf(s.edit_client, sizeof s.edit_client, "%s", c->client.name.c_str());
@@ -206,17 +213,31 @@ void case_view(App& app, UiState& ui) {
         label_value("Created", platform::local_date_string(c->created_at) + " by " + c->created_by);
         if (!c->resolution.empty()) label_value("Resolution", c->resolution);
     } else {
+        // The new-case form's rules and inline messages (App::edit_case, validate_case_fields).
+        auto field = [&](const char* label, const char* key, char* buf, size_t size, bool multiline = false) {
+            ImGui::TextUnformatted(label);
+            bool bad = s.edit_errors.count(key) > 0;
+            if (bad) ImGui::PushStyleColor(ImGuiCol_Border, ImGui::ColorConvertU32ToFloat4(color::danger));
+            std::string id = std::string("##edit.") + key;
+            if (multiline) ImGui::InputTextMultiline(id.c_str(), buf, size, ImVec2(-1, fs * 4));
+            else ImGui::InputText(id.c_str(), buf, size);
+            if (bad) ImGui::PopStyleColor();
+        };
         ImGui::PushItemWidth(-1);
-        ImGui::TextUnformatted("Client");
-        ImGui::InputText("##ec", s.edit_client, sizeof s.edit_client); mark("case.edit.client");
-        ImGui::TextUnformatted("Contact");
-        ImGui::InputText("##ect", s.edit_contact, sizeof s.edit_contact); mark("case.edit.contact");
+        field("Client", "client_name", s.edit_client, sizeof s.edit_client);
+        mark("case.edit.client");
+        field_error(s.edit_errors, "client_name");
+        field("Contact", "client_contact", s.edit_contact, sizeof s.edit_contact);
+        mark("case.edit.contact");
+        field_error(s.edit_errors, "client_contact");
         ImGui::TextUnformatted("Preferred channel");
         combo_vocab("##ech", "case.edit.channel", &s.edit_channel, vocab::channels(), "-");
-        ImGui::TextUnformatted("Title");
-        ImGui::InputText("##et", s.edit_title, sizeof s.edit_title); mark("case.edit.title");
-        ImGui::TextUnformatted("Description");
-        ImGui::InputTextMultiline("##ed", s.edit_description, sizeof s.edit_description, ImVec2(-1, fs * 4)); mark("case.edit.description");
+        field("Title", "title", s.edit_title, sizeof s.edit_title);
+        mark("case.edit.title");
+        field_error(s.edit_errors, "title");
+        field("Description", "description", s.edit_description, sizeof s.edit_description, true);
+        mark("case.edit.description");
+        field_error(s.edit_errors, "description");
         ImGui::TextUnformatted("Category");
         combo_vocab("##ecat", "case.edit.category", &s.edit_category, vocab::categories(), "-");
         ImGui::TextUnformatted("Priority");
@@ -227,27 +248,31 @@ void case_view(App& app, UiState& ui) {
         ImGui::Checkbox("Urgent", &s.edit_urgent);
         ImGui::SameLine();
         ImGui::Checkbox("High impact", &s.edit_high_impact);
+        field_error(s.edit_errors, "_");
         if (primary_button("Save changes", "case.edit.save")) {
-            auto q = [](const std::string& v) { return json::quote(v); };
-            Status st;
-            auto set = [&](const char* field, const std::string& old_v, const std::string& new_v, bool text = true) {
-                if (st && old_v != new_v) st = app.set_field(c->id, field, text ? q(new_v) : new_v);
-            };
-            set("client_name", c->client.name, s.edit_client);
-            set("client_contact", c->client.contact, s.edit_contact);
-            set("channel", c->client.channel, vocab_at(vocab::channels(), s.edit_channel, true));
-            set("title", c->title, s.edit_title);
-            set("description", c->description, s.edit_description);
-            set("category", c->category, vocab_at(vocab::categories(), s.edit_category, true));
-            set("priority", c->priority, vocab_at(vocab::priorities(), s.edit_priority, false));
-            set("urgent", c->urgent ? "true" : "false", s.edit_urgent ? "true" : "false", false);
-            set("high_impact", c->high_impact ? "true" : "false", s.edit_high_impact ? "true" : "false", false);
-            if (st && c->assignee != s.assignee) st = app.assign(c->id, s.assignee);
-            report(app, s, st, "Changes saved");
-            if (st) s.editing = false;
+            CaseEdit e;
+            e.client_name = s.edit_client;
+            e.client_contact = s.edit_contact;
+            e.channel = vocab_at(vocab::channels(), s.edit_channel, true);
+            e.title = s.edit_title;
+            e.description = s.edit_description;
+            e.category = vocab_at(vocab::categories(), s.edit_category, true);
+            e.priority = vocab_at(vocab::priorities(), s.edit_priority, false);
+            e.assignee = s.assignee;
+            e.urgent = s.edit_urgent;
+            e.high_impact = s.edit_high_impact;
+            Status st = app.edit_case(c->id, e, &s.edit_errors);
+            if (st) {
+                s.action_error.clear();
+                app.toast("Changes saved");
+                s.editing = false;
+            }
         }
         ImGui::SameLine();
-        if (secondary_button("Cancel", "case.edit.cancel")) s.editing = false;
+        if (secondary_button("Cancel", "case.edit.cancel")) {
+            s.editing = false;
+            s.edit_errors.clear();
+        }
     }
     end_card();
 
@@ -347,20 +372,30 @@ void case_view(App& app, UiState& ui) {
             mark("case.tab.survey");
             ImGui::TextUnformatted("Satisfaction (CSAT 1-5)");
             for (int i = 0; i <= 5; ++i) {
-                if (i) ImGui::SameLine();
                 std::string l = i == 0 ? std::string("-##csat0") : std::to_string(i) + "##csat";
+                if (i)  // a radio button: its circle, the inner spacing and the label
+                    same_line_if_fits(ImGui::GetFrameHeight() + ImGui::GetStyle().ItemInnerSpacing.x +
+                                      ImGui::CalcTextSize(l.c_str(), nullptr, true).x);
                 if (ImGui::RadioButton(l.c_str(), s.csat == i)) s.csat = i;
                 mark("case.survey.csat." + std::to_string(i));
             }
             ImGui::TextUnformatted("Likelihood to recommend (NPS 0-10)");
-            for (int i = -1; i <= 10; ++i) {
-                if (i > -1) ImGui::SameLine(0, fs * 0.3f);
-                std::string l = i < 0 ? std::string("-##nps") : std::to_string(i) + "##nps";
-                bool sel = s.nps == i;
-                if (sel) ImGui::PushStyleColor(ImGuiCol_Button, ImGui::ColorConvertU32ToFloat4(color::accent_soft));
-                if (ImGui::Button(l.c_str(), ImVec2(fs * 1.8f, 0))) s.nps = i;
-                if (sel) ImGui::PopStyleColor();
-                mark("case.survey.nps." + std::to_string(i));
+            {
+                // "-" and 0..10: twelve buttons, narrowed to fit the column (down to the width of
+                // "10"), and wrapped onto a second row when even that does not fit.
+                const float sp = fs * 0.3f;
+                const float avail = ImGui::GetContentRegionAvail().x;
+                const float min_w = ImGui::CalcTextSize("10").x + ImGui::GetStyle().FramePadding.x * 2;
+                const float w = std::max(min_w, std::min(fs * 1.8f, (avail - 11 * sp) / 12));
+                for (int i = -1; i <= 10; ++i) {
+                    if (i > -1) same_line_if_fits(w, sp);
+                    std::string l = i < 0 ? std::string("-##nps") : std::to_string(i) + "##nps";
+                    bool sel = s.nps == i;
+                    if (sel) ImGui::PushStyleColor(ImGuiCol_Button, ImGui::ColorConvertU32ToFloat4(color::accent_soft));
+                    if (ImGui::Button(l.c_str(), ImVec2(w, 0))) s.nps = i;
+                    if (sel) ImGui::PopStyleColor();
+                    mark("case.survey.nps." + std::to_string(i));
+                }
             }
             ImGui::InputTextWithHint("##comment", "Comments", s.comment, sizeof s.comment);
             mark("case.survey.comment");
@@ -368,7 +403,7 @@ void case_view(App& app, UiState& ui) {
             mark("case.survey.suggestion");
             ImGui::SetNextItemWidth(fs * 10);
             combo_vocab("Channel##sv", "case.survey.channel", &s.survey_channel, vocab::channels(), "-");
-            ImGui::SameLine();
+            same_line_if_fits(ImGui::GetFrameHeight() + ImGui::GetStyle().ItemInnerSpacing.x + ImGui::CalcTextSize("Incentive offered").x);
             ImGui::Checkbox("Incentive offered", &s.incentive);
             if (primary_button("Record survey", "case.survey.add")) {
                 Status st = app.record_survey(c->id, s.csat, s.nps, s.comment, s.suggestion,

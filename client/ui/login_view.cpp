@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "ui/ui.h"
 
 namespace cl::ui {
@@ -47,6 +49,89 @@ void login_view(App& app, UiState& ui) {
         ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(color::warning), "You are offline.");
     }
     end_card();
+}
+
+}  // namespace cl::ui
+
+namespace cl::ui {
+
+// The session ended on the server (30-day expiry, or revoked by a password reset) while this device
+// holds the user's data and perhaps changes not uploaded yet. Signing out would delete those, and
+// the sign-in screen could let another user in on top of them: the same user signs in again here,
+// with the password only, and everything stays.
+void reauth_modal(App& app, UiState& ui) {
+    static const char* kTitle = "Sign in again";
+    if (!app.session_expired()) ui.reauth_later = false;  // the next time the session ends, ask again
+    const bool want = app.session_expired() && !ui.reauth_later && !app.logout_blocked() && !app.logout_in_progress();
+    if (want && !ImGui::IsPopupOpen(kTitle)) {
+        ImGui::OpenPopup(kTitle);
+        ui.reauth_pass[0] = 0;
+        ui.focus_request = "reauth.password";
+    }
+    const float fs = ImGui::GetFontSize();
+    ImGuiViewport* vp = ImGui::GetMainViewport();
+    ImGui::SetNextWindowPos(ImVec2(vp->Pos.x + vp->Size.x * 0.5f, vp->Pos.y + vp->Size.y * 0.45f), ImGuiCond_Appearing, ImVec2(0.5f, 0.5f));
+    ImGui::SetNextWindowSize(ImVec2(std::min(fs * 28, vp->Size.x - fs * 2), 0));
+    if (!ImGui::BeginPopupModal(kTitle, nullptr, ImGuiWindowFlags_NoResize | ImGuiWindowFlags_NoSavedSettings)) return;
+    if (!want) {
+        ImGui::CloseCurrentPopup();
+        ImGui::EndPopup();
+        return;
+    }
+    const long long pending = app.pending_count();
+    ImGui::PushTextWrapPos(0);
+    ImGui::TextUnformatted("Your session has ended: it expired, or an administrator signed you out (for example by resetting your password).");
+    mark("reauth.message");
+    if (pending > 0)
+        ImGui::Text("%lld change%s on this device %s waiting to upload. %s kept; sign in again to upload %s.", pending,
+                    pending == 1 ? "" : "s", pending == 1 ? "is" : "are", pending == 1 ? "It is" : "They are",
+                    pending == 1 ? "it" : "them");
+    else
+        ImGui::TextUnformatted("Your data on this device is kept; sign in again to sync.");
+    ImGui::PopTextWrapPos();
+    ImGui::Dummy(ImVec2(0, fs * 0.3f));
+    ImGui::TextUnformatted("User name");
+    ImGui::SameLine(fs * 6);
+    ImGui::PushFont(ui.bold, 0.0f);
+    ImGui::TextUnformatted(app.session().user_id.c_str());
+    ImGui::PopFont();
+    mark("reauth.user");
+    ImGui::TextUnformatted("Password");
+    ImGui::SameLine(fs * 6);
+    ImGui::SetNextItemWidth(-1);
+    if (ui.focus_request == "reauth.password") { ImGui::SetKeyboardFocusHere(); ui.focus_request.clear(); }
+    bool enter = ImGui::InputText("##reauth_pass", ui.reauth_pass, sizeof ui.reauth_pass,
+                                  ImGuiInputTextFlags_Password | ImGuiInputTextFlags_EnterReturnsTrue);
+    mark("reauth.password");
+    if (!app.login_error().empty()) {
+        ImGui::PushStyleColor(ImGuiCol_Text, ImGui::ColorConvertU32ToFloat4(color::danger));
+        ImGui::PushTextWrapPos(0);
+        ImGui::TextUnformatted(app.login_error().c_str());
+        ImGui::PopTextWrapPos();
+        ImGui::PopStyleColor();
+        mark("reauth.error");
+    }
+    if (!app.browser_online())
+        ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(color::warning), "You are offline: signing in needs a connection.");
+    ImGui::Dummy(ImVec2(0, fs * 0.3f));
+    ImGui::BeginDisabled(app.login_in_flight());
+    if (primary_button(app.login_in_flight() ? "Signing in\xE2\x80\xA6" : "Sign in", "reauth.submit", ImVec2(fs * 7, 0)) || enter) {
+        app.sign_in_again(ui.reauth_pass);
+        ui.reauth_pass[0] = 0;
+    }
+    ImGui::EndDisabled();
+    ImGui::SameLine();
+    if (secondary_button("Later", "reauth.later")) {  // keep working on this device; the status bar offers it again
+        ui.reauth_later = true;
+        ImGui::CloseCurrentPopup();
+    }
+    ImGui::SameLine();
+    if (secondary_button("Sign out\xE2\x80\xA6", "reauth.signout")) {  // another user: this one's data goes first
+        ui.reauth_later = true;
+        ImGui::CloseCurrentPopup();
+        app.logout(false);  // with changes waiting: the sign-out dialog (export, sign out anyway)
+    }
+    ImGui::EndPopup();
 }
 
 }  // namespace cl::ui

@@ -112,6 +112,79 @@ static bool nav_item(UiState& ui, Icon icon, const char* label, View v, const ch
     return clicked;
 }
 
+// Sign out while changes are not uploaded: while they upload first, and when they cannot be,
+// with the real reason. Cancel only cancels: the user stays signed in and nothing is synced or
+// removed because of it.
+static void signout_dialog(App& app, UiState& ui) {
+    const bool show = app.logout_blocked() || app.logout_in_progress();
+    if (show && !ImGui::IsPopupOpen("Sign out?")) ImGui::OpenPopup("Sign out?");
+    if (!ImGui::BeginPopupModal("Sign out?", nullptr, ImGuiWindowFlags_AlwaysAutoResize)) return;
+    if (!show) {
+        ImGui::CloseCurrentPopup();
+        ImGui::EndPopup();
+        return;
+    }
+    const float fs = ImGui::GetFontSize();
+    const long long n = app.pending_count();
+    const std::string changes = std::to_string(n) + (n == 1 ? " change has" : " changes have");
+    ImGui::PushTextWrapPos(fs * 30);
+    if (app.logout_in_progress()) {
+        ImGui::Text("Uploading %lld change%s before signing outâ¦", n, n == 1 ? "" : "s");
+        mark("signout.reason");
+        if (secondary_button("Cancel", "signout.cancel")) {
+            app.cancel_logout();
+            ImGui::CloseCurrentPopup();
+        }
+        ImGui::PopTextWrapPos();
+        ImGui::EndPopup();
+        return;
+    }
+    std::string why;
+    switch (app.logout_block()) {
+        case LogoutBlock::SessionExpired:
+            why = changes + " not been uploaded: your session has ended (it expired, or an administrator reset your "
+                            "password). Sign in again to upload them.";
+            break;
+        case LogoutBlock::Offline: why = changes + " not been uploaded: this device is offline."; break;
+        case LogoutBlock::Unreachable: why = changes + " not been uploaded: the server cannot be reached."; break;
+        case LogoutBlock::Refused:
+            why = changes + " not been uploaded: the server refused " +
+                  (app.last_stats().rejections.size() == 1 ? std::string("one") : std::to_string(app.last_stats().rejections.size())) +
+                  " (" + (app.last_stats().rejections.empty() ? std::string() : app.last_stats().rejections.front().reason) + ").";
+            break;
+        case LogoutBlock::SyncFailed:
+        case LogoutBlock::None: why = changes + " not been uploaded: the upload failed (" + app.sync_error() + ")."; break;
+    }
+    ImGui::TextUnformatted(why.c_str());
+    mark("signout.reason");
+    ImGui::TextUnformatted("Signing out removes this device's local data, these changes included. Export them first?");
+    ImGui::PopTextWrapPos();
+    const bool expired = app.logout_block() == LogoutBlock::SessionExpired;
+    if (expired) {
+        if (primary_button("Sign in again", "signout.signin")) {
+            app.cancel_logout();
+            ui.reauth_later = false;  // reauth_modal opens
+            ImGui::CloseCurrentPopup();
+        }
+        ImGui::SameLine();
+    }
+    if ((expired ? secondary_button : primary_button)("Export changes", "signout.export", ImVec2(0, 0))) {
+        platform::download_file("closeloop-pending-" + app.store()->device_id() + ".json", "application/json",
+                                app.export_pending());
+    }
+    ImGui::SameLine();
+    if (secondary_button("Sign out anyway", "signout.force")) {
+        app.logout(true);
+        ImGui::CloseCurrentPopup();
+    }
+    ImGui::SameLine();
+    if (secondary_button("Cancel", "signout.cancel")) {
+        app.cancel_logout();  // keeps everything; the dialog does not come back by itself
+        ImGui::CloseCurrentPopup();
+    }
+    ImGui::EndPopup();
+}
+
 static void sidebar(App& app, UiState& ui) {
     const float fs = ImGui::GetFontSize();
     ImGui::PushStyleColor(ImGuiCol_ChildBg, color::sidebar);
@@ -156,33 +229,10 @@ static void sidebar(App& app, UiState& ui) {
     ImGui::PushStyleColor(ImGuiCol_ButtonHovered, IM_COL32(255, 255, 255, 40));
     ImGui::PushStyleColor(ImGuiCol_Text, IM_COL32(220, 226, 238, 255));
     ImGui::PushStyleColor(ImGuiCol_Border, IM_COL32(255, 255, 255, 30));
-    if (ImGui::Button("Sign out", ImVec2(-1, 0))) {
-        app.logout(false);
-        if (app.logout_blocked()) ImGui::OpenPopup("Sign out?");
-    }
+    if (ImGui::Button("Sign out", ImVec2(-1, 0))) app.logout(false);  // may wait: the dialog below
     mark("nav.signout");
     ImGui::PopStyleColor(4);
-    if (app.logout_blocked() && !ImGui::IsPopupOpen("Sign out?")) ImGui::OpenPopup("Sign out?");
-    if (ImGui::BeginPopupModal("Sign out?", nullptr, ImGuiWindowFlags_AlwaysAutoResize)) {
-        ImGui::Text("%lld change(s) have not been uploaded yet and the server cannot be reached.",
-                    static_cast<long long>(app.pending_count()));
-        ImGui::TextUnformatted("Signing out removes this device's local data. Export the changes first?");
-        if (primary_button("Export changes", "signout.export")) {
-            platform::download_file("closeloop-pending-" + app.store()->device_id() + ".json", "application/json",
-                                    app.export_pending());
-        }
-        ImGui::SameLine();
-        if (secondary_button("Sign out anyway", "signout.force")) {
-            app.logout(true);
-            ImGui::CloseCurrentPopup();
-        }
-        ImGui::SameLine();
-        if (secondary_button("Cancel", "signout.cancel")) {
-            app.logout(false);  // re-evaluates; keeps data
-            ImGui::CloseCurrentPopup();
-        }
-        ImGui::EndPopup();
-    }
+    signout_dialog(app, ui);
     ImGui::EndChild();
     ImGui::PopStyleVar(2);
     ImGui::PopStyleColor();
@@ -284,9 +334,14 @@ void status_bar(App& app, UiState& ui) {
         platform::download_file("closeloop-pending-" + app.store()->device_id() + ".json", "application/json", app.export_pending());
     }
     ImGui::SameLine();
-    ImGui::BeginDisabled(app.sync_phase() != SyncPhase::Idle || !app.browser_online());
-    if (primary_button("Sync now", "status.sync_now", ImVec2(fs * 7, 0))) app.sync_now();
-    ImGui::EndDisabled();
+    if (app.session_expired()) {
+        // The session ended: the same place offers to sign in again (reauth_modal).
+        if (primary_button("Sign in again", "status.signin", ImVec2(fs * 7, 0))) ui.reauth_later = false;
+    } else {
+        ImGui::BeginDisabled(app.sync_phase() != SyncPhase::Idle || !app.browser_online());
+        if (primary_button("Sync now", "status.sync_now", ImVec2(fs * 7, 0))) app.sync_now();
+        ImGui::EndDisabled();
+    }
     ImGui::EndChild();
     ImGui::PopStyleVar();
     ImGui::PopStyleColor();
@@ -353,6 +408,7 @@ void draw_root(App& app, UiState& ui) {
         ImGui::EndChild();
         status_bar(app, ui);
         ImGui::EndGroup();
+        reauth_modal(app, ui);
     }
     ImGui::End();
     toasts(app);

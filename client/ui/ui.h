@@ -52,6 +52,7 @@ struct CaseViewState {
     char edit_title[512] = "", edit_description[4096] = "", edit_client[256] = "", edit_contact[256] = "";
     int edit_category = 0, edit_priority = 0, edit_channel = 0;
     bool edit_urgent = false, edit_high_impact = false;
+    FieldErrors edit_errors;  // the editor's inline messages (App::edit_case)
     int tab = 0;
     std::string action_error;
 };
@@ -95,6 +96,10 @@ struct UiState {
     ImFont* regular = nullptr;
     ImFont* bold = nullptr;
     char login_user[128] = "", login_pass[128] = "";
+    // Sign in again after the session ended (reauth_modal): "Later" hides it until the user asks
+    // again (status bar) or the next session ends.
+    char reauth_pass[128] = "";
+    bool reauth_later = false;
     InboxState inbox;
     CaseViewState case_view;
     NewCaseState new_case;
@@ -119,6 +124,10 @@ std::string bridge_widgets_json();
 void badge(const char* text, ImU32 bg, ImU32 fg = IM_COL32_WHITE);
 bool primary_button(const char* label, const std::string& id, ImVec2 size = ImVec2(0, 0));
 bool secondary_button(const char* label, const std::string& id, ImVec2 size = ImVec2(0, 0));
+// SameLine() when an item w wide still fits on the current line, else the item goes on the next
+// line (rows of buttons that wrap in narrow windows). spacing < 0: the style's item spacing.
+void same_line_if_fits(float w, float spacing = -1.0f);
+float button_width(const char* label);  // a Button's width for its label (up to any "##")
 void heading(const char* text, float size = 22.0f);
 void field_error(const FieldErrors& errs, const char* key);
 bool combo_vocab(const char* label, const std::string& id, int* index, const std::vector<std::string_view>& items,
@@ -137,6 +146,7 @@ void label_value(const char* label, const std::string& value);
 // views
 void draw_root(App& app, UiState& ui);
 void login_view(App& app, UiState& ui);
+void reauth_modal(App& app, UiState& ui);  // the session ended: sign in again as the same user
 void inbox_view(App& app, UiState& ui);
 void case_view(App& app, UiState& ui);
 void new_case_view(App& app, UiState& ui);

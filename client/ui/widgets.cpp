@@ -78,6 +78,17 @@ static bool styled_button(const char* label, const std::string& id, ImVec2 size,
 bool primary_button(const char* label, const std::string& id, ImVec2 size) { return styled_button(label, id, size, true); }
 bool secondary_button(const char* label, const std::string& id, ImVec2 size) { return styled_button(label, id, size, false); }
 
+void same_line_if_fits(float w, float spacing) {
+    if (spacing < 0) spacing = ImGui::GetStyle().ItemSpacing.x;
+    // The cursor is at the start of the next line: the line's right edge is from there.
+    float right = ImGui::GetCursorScreenPos().x + ImGui::GetContentRegionAvail().x;
+    if (ImGui::GetItemRectMax().x + spacing + w <= right + 0.5f) ImGui::SameLine(0, spacing);
+}
+
+float button_width(const char* label) {
+    return ImGui::CalcTextSize(label, nullptr, true).x + ImGui::GetStyle().FramePadding.x * 2;
+}
+
 void heading(const char* text, float size) {
     extern UiState* g_ui;
     ImGui::PushFont(g_ui ? g_ui->bold : nullptr, size);
