@@ -1,6 +1,8 @@
-// Admin screens: read views over the server's admin API (users, teams, SLA, retention, audit), each
-// drawn as a proper table or settings sheet (formatted dates, readable labels), not raw JSON.
+// Admin screens over the server's admin API (users, teams, SLA, retention, audit), each drawn as a
+// proper table or settings sheet (formatted dates, readable labels), not raw JSON. The retention
+// policy is edited here too, with a dry run and a sweep on demand.
 #include "core/json.h"
+#include "domain/vocab.h"
 #include "platform/browser.h"
 #include "platform/http.h"
 #include "ui/ui.h"
@@ -192,24 +194,175 @@ void sla_sheet(const json::Value& root) {
     end_card();
 }
 
-void retention_sheet(const json::Value& root) {
-    begin_card("retention", ImVec2(ImGui::GetFontSize() * 34, 0));
-    heading("Retention after closure", 16.0f);
-    if (ImGui::BeginTable("retention_t", 3, ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp)) {
-        ImGui::TableSetupColumn("Case kind", 0, 1.2f);
-        ImGui::TableSetupColumn("Kept for", 0, 1.0f);
-        ImGui::TableSetupColumn("", 0, 0.6f);
-        ImGui::TableHeadersRow();
-        if (const json::Value* m = json::member(root, "months_after_closure"); m && m->IsObject())
-            for (auto it = m->MemberBegin(); it != m->MemberEnd(); ++it)
-                settings_row(pretty(it->name.GetString()).c_str(), num_unit(*m, it->name.GetString(), "month"));
-        settings_row("Other kinds", num_unit(root, "default_months", "month"));
-        ImGui::EndTable();
+// The retention policy: shown, edited (PUT admin/retention) and tried: a dry run lists what the
+// next sweep would purge, and a sweep can run now (POST admin/retention/run), after a confirmation.
+// The server checks the values again (12 to 120 months) and keeps the audit trail.
+struct RetentionEditor {
+    bool editing = false;
+    int default_months = 12;
+    struct Kind { std::string kind; bool own = false; int months = 12; };  // own: not the default
+    std::vector<Kind> kinds;  // every case kind
+    uint64_t save_req = 0, run_req = 0;
+    bool run_dry = true;
+    std::string message;  // the last save's or run's outcome
+    bool message_error = false;
+};
+RetentionEditor g_retention;
+
+void retention_outcome(App& app, RetentionEditor& e, bool* reload) {
+    platform::HttpResponse r;
+    if (e.save_req && app.take_response(e.save_req, &r)) {
+        e.save_req = 0;
+        e.message_error = r.status != 200;
+        e.message = r.status == 200 ? "Saved. The next sweep applies the new periods."
+                                    : r.status ? App::error_text(r.status, r.body) : "Cannot reach the server: " + r.error;
+        if (r.status == 200) {
+            e.editing = false;
+            *reload = true;
+        }
     }
-    std::string action = str_at(root, "action");
-    ImGui::Spacing();
-    if (action == "purge") ImGui::TextDisabled("Then the case is purged from the server and, on their next sync, from every device.");
-    else if (!action.empty()) ImGui::TextDisabled("Then: %s", pretty(action).c_str());
+    if (e.run_req && app.take_response(e.run_req, &r)) {
+        e.run_req = 0;
+        e.message_error = r.status != 200;
+        if (r.status != 200) {
+            e.message = r.status ? App::error_text(r.status, r.body) : "Cannot reach the server: " + r.error;
+            return;
+        }
+        auto doc = json::parse(r.body);
+        const json::Value* purged = doc ? json::member(doc->root(), "purged") : nullptr;
+        const json::Value* held = doc ? json::member(doc->root(), "held") : nullptr;
+        const unsigned n = purged && purged->IsArray() ? purged->GetArray().Size() : 0;
+        const unsigned h = held && held->IsArray() ? held->GetArray().Size() : 0;
+        std::string refs;
+        if (purged && purged->IsArray())
+            for (unsigned i = 0; i < n && i < 8; ++i) refs += (refs.empty() ? "" : ", ") + str_at(purged->GetArray()[i], "reference");
+        if (n > 8) refs += ", \xE2\x80\xA6";
+        const std::string cases = std::to_string(n) + (n == 1 ? " case" : " cases");
+        e.message = e.run_dry ? (n ? cases + " would be purged now: " + refs : "Nothing would be purged now.")
+                              : (n ? "Purged " + cases + " (" + refs + "); devices drop them at their next sync." : "Nothing to purge.");
+        if (h) e.message += " " + std::to_string(h) + (h == 1 ? " case is" : " cases are") + " kept on legal hold.";
+    }
+}
+
+void retention_sheet(App& app, const json::Value& root, bool* reload) {
+    RetentionEditor& e = g_retention;
+    retention_outcome(app, e, reload);
+    const float fs = ImGui::GetFontSize();
+    const json::Value* per_kind = json::member(root, "months_after_closure");
+    auto months_of = [&](const std::string& kind) {
+        const json::Value* v = per_kind && per_kind->IsObject() ? json::member(*per_kind, kind.c_str()) : nullptr;
+        return v && v->IsNumber() ? static_cast<int>(v->GetDouble()) : 0;
+    };
+    begin_card("retention", ImVec2(fs * 36, 0));
+    heading("Retention after closure", 16.0f);
+    if (!e.editing) {
+        if (ImGui::BeginTable("retention_t", 3, ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp)) {
+            ImGui::TableSetupColumn("Case kind", 0, 1.2f);
+            ImGui::TableSetupColumn("Kept for", 0, 1.0f);
+            ImGui::TableSetupColumn("", 0, 0.6f);
+            ImGui::TableHeadersRow();
+            if (per_kind && per_kind->IsObject())
+                for (auto it = per_kind->MemberBegin(); it != per_kind->MemberEnd(); ++it)
+                    settings_row(pretty(it->name.GetString()).c_str(), num_unit(*per_kind, it->name.GetString(), "month"));
+            settings_row("Other kinds", num_unit(root, "default_months", "month"));
+            ImGui::EndTable();
+        }
+        ImGui::Spacing();
+        ImGui::TextDisabled("Then the case is purged from the server and, on their next sync, from every device.");
+        ImGui::Spacing();
+        if (secondary_button("Edit", "admin.retention.edit")) {
+            e.editing = true;
+            e.message.clear();
+            e.default_months = static_cast<int>(int_at(root, "default_months"));
+            e.kinds.clear();
+            for (auto k : vocab::kinds()) {
+                const int m = months_of(std::string(k));
+                e.kinds.push_back({std::string(k), m != 0, m != 0 ? m : e.default_months});
+            }
+        }
+        ImGui::SameLine();
+        ImGui::BeginDisabled(e.run_req != 0);
+        if (secondary_button("Preview the next sweep", "admin.retention.preview")) {
+            e.run_dry = true;
+            e.message.clear();
+            e.run_req = platform::http_request("POST", app.api_base() + "/admin/retention/run?dry_run=1", "", app.session().token);
+        }
+        ImGui::SameLine();
+        if (secondary_button("Run the sweep now\xE2\x80\xA6", "admin.retention.run")) ImGui::OpenPopup("Run the retention sweep?");
+        ImGui::EndDisabled();
+        if (ImGui::BeginPopupModal("Run the retention sweep?", nullptr, ImGuiWindowFlags_AlwaysAutoResize)) {
+            ImGui::TextUnformatted("Every case past its retention period is purged from the server now,\n"
+                                   "and from every device at its next sync. This cannot be undone.");
+            ImGui::Spacing();
+            if (primary_button("Purge expired cases", "admin.retention.run_confirm")) {
+                e.run_dry = false;
+                e.message.clear();
+                e.run_req = platform::http_request("POST", app.api_base() + "/admin/retention/run", "", app.session().token);
+                ImGui::CloseCurrentPopup();
+            }
+            ImGui::SameLine();
+            if (secondary_button("Cancel", "admin.retention.run_cancel")) ImGui::CloseCurrentPopup();
+            ImGui::EndPopup();
+        }
+    } else {
+        ImGui::TextDisabled("From 12 to 120 months after a case is resolved or closed.");
+        if (ImGui::BeginTable("retention_edit", 2, ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp)) {
+            ImGui::TableSetupColumn("Case kind", 0, 1.0f);
+            ImGui::TableSetupColumn("Kept for (months)", 0, 1.4f);
+            ImGui::TableHeadersRow();
+            auto months_input = [&](const char* label, const std::string& id, int* v) {
+                ImGui::TableNextRow(0, ImGui::GetFrameHeight());
+                ImGui::TableNextColumn();
+                ImGui::AlignTextToFramePadding();
+                ImGui::TextUnformatted(label);
+                ImGui::TableNextColumn();
+                ImGui::SetNextItemWidth(fs * 5);
+                ImGui::InputInt(("##" + id).c_str(), v, 0, 0);  // a plain number field; the server checks the range
+                mark(id);
+            };
+            months_input("Every kind (default)", "admin.retention.default", &e.default_months);
+            for (auto& k : e.kinds) {
+                ImGui::TableNextRow(0, ImGui::GetFrameHeight());
+                ImGui::TableNextColumn();
+                ImGui::AlignTextToFramePadding();
+                ImGui::TextUnformatted(pretty(k.kind).c_str());
+                ImGui::TableNextColumn();
+                ImGui::Checkbox(("own period##" + k.kind).c_str(), &k.own);
+                mark("admin.retention.own." + k.kind);
+                if (k.own) {
+                    ImGui::SameLine();
+                    ImGui::SetNextItemWidth(fs * 5);
+                    ImGui::InputInt(("##months_" + k.kind).c_str(), &k.months, 0, 0);
+                    mark("admin.retention.months." + k.kind);
+                }
+            }
+            ImGui::EndTable();
+        }
+        ImGui::Spacing();
+        ImGui::BeginDisabled(e.save_req != 0);
+        if (primary_button("Save", "admin.retention.save")) {
+            json::Writer w;
+            w.begin_object().kv("default_months", static_cast<int64_t>(e.default_months)).key("months_after_closure").begin_object();
+            for (const auto& k : e.kinds)
+                if (k.own) w.kv(k.kind, static_cast<int64_t>(k.months));
+            w.end_object().kv("action", "purge").end_object();
+            e.message.clear();
+            e.save_req = platform::http_request("PUT", app.api_base() + "/admin/retention", w.take(), app.session().token);
+        }
+        ImGui::EndDisabled();
+        ImGui::SameLine();
+        if (secondary_button("Cancel", "admin.retention.cancel")) {
+            e.editing = false;
+            e.message.clear();
+        }
+    }
+    if (e.save_req || e.run_req) ImGui::TextDisabled("Working\xE2\x80\xA6");
+    if (!e.message.empty()) {
+        ImGui::PushTextWrapPos(0);
+        ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(e.message_error ? color::danger : color::success), "%s", e.message.c_str());
+        ImGui::PopTextWrapPos();
+        mark("admin.retention.message");
+    }
     end_card();
 }
 
@@ -298,7 +451,11 @@ void admin_view(App& app, UiState& ui) {
                 if (k == "users") users_table(root);
                 else if (k == "teams") teams_table(root);
                 else if (k == "sla") sla_sheet(root);
-                else if (k == "retention") retention_sheet(root);
+                else if (k == "retention") {
+                    bool reload = false;
+                    retention_sheet(app, root, &reload);
+                    if (reload) { s.data.erase(ep); s.requests.erase(ep); }
+                }
                 else audit_table(root, s);
             } else {
                 ImGui::AlignTextToFramePadding();

@@ -1,6 +1,6 @@
 // User flows found by a review, against the real server: a session that ends on the server while
 // the device holds unsynced work, the sign-out dialog's Cancel, characters above U+FFFF, the case
-// editor's validation, and the case screen at 1024 and 768 pixels wide.
+// editor's validation, the case screen at 1024 and 768 pixels wide, and the admin's retention editor.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -257,5 +257,58 @@ test('the case screen fits at 1024 and 768 wide: NPS 0..10 and the status button
     await waitFor(A.page, (x) => x.toasts.includes('Status changed'), 'status changed at 768');
   } finally {
     await A.context.close();
+  }
+});
+
+test('an admin sets the retention policy in the client, previews the sweep and runs it', async () => {
+  const side = await launch(tempProfile('admin'));
+  try {
+    const { page } = side;
+    await openApp(page, srv.url);
+    await signIn(page, 'admin', srv.adminPassword);
+    await waitSynced(page, 0);
+    // Start from one period for every kind (a new server keeps each kind for 12 months).
+    const reset = await srv.api('PUT', '/api/v1/admin/retention', { default_months: 12, months_after_closure: {}, action: 'purge' }, srv.adminToken);
+    assert.equal(reset.status, 200, reset.text);
+    await click(page, 'nav.admin');
+    await click(page, 'admin.tab.retention');
+    await click(page, 'admin.retention.edit');
+    await frames(page, 3);
+    await shot(page, 'flows-05-retention-edit');
+    // Out of range: the server's message is shown and nothing changes.
+    await fill(page, 'admin.retention.default', '5');
+    await click(page, 'admin.retention.save');
+    await widget(page, 'admin.retention.message');
+    let policy = await srv.api('GET', '/api/v1/admin/retention', undefined, srv.adminToken);
+    assert.equal(policy.json.default_months, 12, 'a refused value was stored');
+    assert.ok(await widget(page, 'admin.retention.save'), 'still editing after a refusal');
+    await shot(page, 'flows-06-retention-refused');
+    // In range, with a period of its own for feedback.
+    await fill(page, 'admin.retention.default', '24');
+    await click(page, 'admin.retention.own.feedback');
+    await fill(page, 'admin.retention.months.feedback', '36');
+    await click(page, 'admin.retention.save');
+    await waitFor(page, (s) => !s.widgets['admin.retention.save'] && s.widgets['admin.retention.edit'], 'saved and shown');
+    policy = await srv.api('GET', '/api/v1/admin/retention', undefined, srv.adminToken);
+    assert.equal(policy.json.default_months, 24);
+    assert.deepEqual(policy.json.months_after_closure, { feedback: 36 });
+    // Preview, then the sweep itself (after its confirmation); both are in the audit log.
+    await click(page, 'admin.retention.preview');
+    await waitFor(page, (s) => s.widgets['admin.retention.message'] && s.widgets['admin.retention.preview'], 'preview answered');
+    await click(page, 'admin.retention.run');
+    await click(page, 'admin.retention.run_confirm');
+    let runs = [];
+    for (let i = 0; i < 50 && runs.length < 2; i++) {
+      const log = await srv.api('GET', '/api/v1/admin/audit?action=retention.run', undefined, srv.adminToken);
+      runs = (log.json.entries || []).filter((x) => x.actor === 'admin');
+      if (runs.length < 2) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.deepEqual(runs.map((x) => x.target).sort(), ['dry-run', 'run']);
+    const changed = await srv.api('GET', '/api/v1/admin/audit?action=retention.policy', undefined, srv.adminToken);
+    assert.equal(changed.json.entries.length, 2, 'the reset and the change audited, the refused value not');
+    await frames(page, 3);
+    await shot(page, 'flows-07-retention-swept');
+  } finally {
+    await side.context.close().catch(() => {});
   }
 });
