@@ -530,6 +530,10 @@ std::string num(double d) {
     return s;
 }
 
+// A figure with nothing behind it (no answers, no case responded to) is an empty cell, as the
+// screen shows a dash: a 0 would read as a real NPS of 0 or a response within 0 hours.
+std::string num_if(bool defined, double d) { return defined ? num(d) : std::string(); }
+
 std::string when(int64_t ms) { return ms ? format_utc(ms) : ""; }
 
 void row(std::string& out, const std::vector<std::string>& cells) {  // cells already escaped
@@ -577,20 +581,22 @@ std::string report_to_csv(const Report& r) {
     kv("Resolved or closed", std::to_string(r.resolved));
     kv("Escalations", std::to_string(r.escalation_count));
     kv("Escalation rate %", num(r.escalation_rate));
-    kv("Response hours p50", num(r.response_hours.p50));
-    kv("Response hours p90", num(r.response_hours.p90));
-    kv("Response hours p99", num(r.response_hours.p99));
-    kv("Resolution hours p50", num(r.resolution_hours.p50));
-    kv("Resolution hours p90", num(r.resolution_hours.p90));
-    kv("Resolution hours p99", num(r.resolution_hours.p99));
+    const bool responded = r.response_hours.count > 0, resolved = r.resolution_hours.count > 0;
+    kv("Response hours p50", num_if(responded, r.response_hours.p50));
+    kv("Response hours p90", num_if(responded, r.response_hours.p90));
+    kv("Response hours p99", num_if(responded, r.response_hours.p99));
+    kv("Resolution hours p50", num_if(resolved, r.resolution_hours.p50));
+    kv("Resolution hours p90", num_if(resolved, r.resolution_hours.p90));
+    kv("Resolution hours p99", num_if(resolved, r.resolution_hours.p99));
 
     section(out, "Surveys", {"Period", "CSAT responses", "CSAT satisfied", "CSAT %", "CSAT mean", "NPS responses",
                              "Promoters", "Passives", "Detractors", "NPS"});
     for (int i = 0; i < 2; ++i) {
         const SurveyStats& s = i == 0 ? r.surveys : r.previous_surveys;
         row(out, {i == 0 ? "current" : "previous", std::to_string(s.csat_responses), std::to_string(s.csat_satisfied),
-                  num(s.csat_percent), num(s.csat_mean), std::to_string(s.nps_responses), std::to_string(s.promoters),
-                  std::to_string(s.passives), std::to_string(s.detractors), num(s.nps)});
+                  num_if(s.csat_responses > 0, s.csat_percent), num_if(s.csat_responses > 0, s.csat_mean),
+                  std::to_string(s.nps_responses), std::to_string(s.promoters), std::to_string(s.passives),
+                  std::to_string(s.detractors), num_if(s.nps_responses > 0, s.nps)});
     }
     counts(out, "By status", "Status", r.by_status);
     counts(out, "By category", "Category", r.by_category);
@@ -599,13 +605,14 @@ std::string report_to_csv(const Report& r) {
 
     section(out, "SLA compliance", {"Step", "Met", "Missed", "Open", "Percent"});
     for (const auto& s : r.sla)
-        row(out, {csv_escape(s.step), std::to_string(s.met), std::to_string(s.missed), std::to_string(s.open), num(s.percent)});
+        row(out, {csv_escape(s.step), std::to_string(s.met), std::to_string(s.missed), std::to_string(s.open), num_if(s.met + s.missed > 0, s.percent)});
 
     section(out, "Themes", {"Term", "Count", "Previous count"});
     for (const auto& t : r.themes) row(out, {csv_escape(t.term), std::to_string(t.count), std::to_string(t.previous_count)});
 
     section(out, "Trend", {"Week", "Responses", "NPS", "CSAT %"});
-    for (const auto& p : r.trend) row(out, {csv_escape(p.label), std::to_string(p.responses), num(p.nps), num(p.csat)});
+    for (const auto& p : r.trend)
+        row(out, {csv_escape(p.label), std::to_string(p.responses), num_if(p.responses > 0, p.nps), num_if(p.responses > 0, p.csat)});
 
     lines(out, "Overdue", r.overdue);
     lines(out, "Escalated", r.escalated);

@@ -678,6 +678,10 @@ TEST(Report, CsvHasSectionsWithHeaderRows) {
                           "\r\n\r\nImprovement plan\r\nID,Action,Owner,Deadline,Status,Linked cases\r\n",
                           "Total cases,1\r\n", "terrible,1,0\r\n"})
         EXPECT_NE(csv.find(s), std::string::npos) << s;
+    // Figures with nothing behind them are empty cells (the screen shows a dash), not 0.
+    for (const char* s : {"Response hours p50,\r\n", "Resolution hours p99,\r\n", "current,1,0,0.0,1.0,0,0,0,0,\r\n",
+                          "previous,0,0,,,0,0,0,0,\r\n"})
+        EXPECT_NE(csv.find(s), std::string::npos) << s;
     // User text is escaped: quoted where needed, formula prefixes neutralised.
     EXPECT_NE(csv.find(",\"'@Mallory, Inc\","), std::string::npos);
     EXPECT_NE(csv.find(",'=cmd|' /C calc'!A0,"), std::string::npos);
