@@ -283,13 +283,16 @@ void case_view(App& app, UiState& ui) {
     if (sla.steps.empty()) ImGui::TextDisabled("No timed steps apply.");
     for (const auto& st : sla.steps) {
         if (st.state == StepState::NotApplicable) continue;
-        badge(step_state_name(st.state), step_color(st.state));
+        badge(pretty(step_state_name(st.state)).c_str(), step_color(st.state));  // "Done late", not "done_late"
         ImGui::SameLine();
         ImGui::AlignTextToFramePadding();
         ImGui::TextUnformatted(pretty(st.step).c_str());
-        ImGui::SameLine(fs * 16);
-        if (st.done_at) ImGui::TextDisabled("done %s", platform::local_date_string(st.done_at).c_str());
-        else ImGui::TextDisabled("due %s (%s)", platform::local_date_string(st.due).c_str(), due_text(st.due, app.now()).c_str());
+        const std::string when = st.done_at ? "done " + platform::local_date_string(st.done_at)
+                                            : "due " + platform::local_date_string(st.due) + " (" + due_text(st.due, app.now()) + ")";
+        // In its column when it fits there, else on the next line (a narrow card cut it off).
+        const float column = fs * 16, text_w = ImGui::CalcTextSize(when.c_str()).x;
+        if (ImGui::GetWindowWidth() - ImGui::GetStyle().WindowPadding.x - column >= text_w) ImGui::SameLine(column);
+        ImGui::TextDisabled("%s", when.c_str());
     }
     if (sla.needs_escalation && !sla.escalated)
         ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(color::danger), "Needs escalation: %s", sla.escalation_reason.c_str());

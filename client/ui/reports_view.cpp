@@ -212,7 +212,9 @@ void reports_view(App& app, UiState& ui) {
     while (s.log.active() && time_left()) {
         auto done = s.log.step(*app.store(), 64);
         if (!done) app.toast("Documentation log failed: " + done.error().message, true);
-        else if (*done) platform::download_file("closeloop-log.csv", "text/csv", documentation_log_csv(s.log.take_cases()));
+        else if (*done)
+            platform::download_file("closeloop-log-" + platform::local_date_string(app.now(), "%Y-%m-%d") + ".csv", "text/csv",
+                                    documentation_log_csv(s.log.take_cases()));
     }
     if (!s.has && s.error.empty()) {
         ImGui::Spacing();
@@ -222,9 +224,14 @@ void reports_view(App& app, UiState& ui) {
         return;
     }
     ImGui::SameLine(0, fs * 2);
-    if (secondary_button("Export CSV", "reports.csv")) platform::download_file("closeloop-report.csv", "text/csv", report_to_csv(g_report));
+    // Named by the period, so that a month's exports do not overwrite each other's files.
+    const std::string period = platform::local_date_string(g_report.query.from, "%Y-%m-%d") + "_" +
+                               platform::local_date_string(g_report.query.to - 1, "%Y-%m-%d");
+    if (secondary_button("Export CSV", "reports.csv"))
+        platform::download_file("closeloop-report-" + period + ".csv", "text/csv", report_to_csv(g_report));
     ImGui::SameLine();
-    if (secondary_button("Export JSON", "reports.json")) platform::download_file("closeloop-report.json", "application/json", report_to_json(g_report));
+    if (secondary_button("Export JSON", "reports.json"))
+        platform::download_file("closeloop-report-" + period + ".json", "application/json", report_to_json(g_report));
     ImGui::SameLine();
     if (secondary_button("Documentation log", "reports.log") && !s.log.active()) {
         if (Status st = s.log.start(*app.store()); !st) app.toast("Documentation log failed: " + st.error().message, true);

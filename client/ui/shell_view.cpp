@@ -80,7 +80,12 @@ static void draw_icon(ImDrawList* dl, Icon icon, ImVec2 c, float fs, ImU32 col) 
     }
 }
 
+// Below this width the sidebar shows its icons only (labels on hover): at 768 px and less the
+// full sidebar took more than a quarter of the screen and the case screen's rows were cut off.
+static bool compact_layout() { return ImGui::GetMainViewport()->Size.x < ImGui::GetFontSize() * 58; }
+
 static bool nav_item(UiState& ui, Icon icon, const char* label, View v, const char* id, int count = -1) {
+    const bool compact = compact_layout();
     bool selected = ui.view == v || (v == View::Inbox && ui.view == View::Case);
     float h = ImGui::GetFontSize() * 2.3f;
     ImVec2 p = ImGui::GetCursorScreenPos();
@@ -94,9 +99,22 @@ static bool nav_item(UiState& ui, Icon icon, const char* label, View v, const ch
     else if (hovered) dl->AddRectFilled(p, ImVec2(p.x + w, p.y + h), IM_COL32(255, 255, 255, 18), ImGui::GetFontSize() * 0.4f);
     float fs = ImGui::GetFontSize();
     ImU32 fg = selected ? IM_COL32_WHITE : IM_COL32(200, 207, 222, 255);
-    draw_icon(dl, icon, ImVec2(p.x + fs * 1.15f, p.y + h * 0.5f), fs * 0.95f, fg);
-    dl->AddText(ImVec2(p.x + fs * 2.2f, p.y + (h - fs) * 0.5f), fg, label);
-    if (count > 0) {
+    if (compact) {
+        draw_icon(dl, icon, ImVec2(p.x + w * 0.5f, p.y + h * 0.5f), fs * 0.95f, fg);
+        if (hovered) ImGui::SetTooltip("%s", label);
+        if (count > 0) {  // a dot with the count, at the icon's corner
+            std::string n = count > 99 ? "99+" : std::to_string(count);
+            ImVec2 ts = ImGui::CalcTextSize(n.c_str());
+            const float bh = fs * 1.1f, bw = std::max(bh, ts.x + fs * 0.5f);
+            ImVec2 b0(p.x + w - bw - fs * 0.1f, p.y + fs * 0.05f);
+            dl->AddRectFilled(b0, ImVec2(b0.x + bw, b0.y + bh), selected ? IM_COL32(255, 255, 255, 60) : IM_COL32(214, 52, 62, 255), bh * 0.5f);
+            dl->AddText(ImVec2(b0.x + (bw - ts.x) * 0.5f, b0.y + (bh - ts.y) * 0.5f), IM_COL32_WHITE, n.c_str());
+        }
+    } else {
+        draw_icon(dl, icon, ImVec2(p.x + fs * 1.15f, p.y + h * 0.5f), fs * 0.95f, fg);
+        dl->AddText(ImVec2(p.x + fs * 2.2f, p.y + (h - fs) * 0.5f), fg, label);
+    }
+    if (count > 0 && !compact) {
         std::string n = std::to_string(count);
         ImVec2 ts = ImGui::CalcTextSize(n.c_str());
         float bw = ts.x + fs * 0.9f, bh = fs * 1.3f;
@@ -129,7 +147,7 @@ static void signout_dialog(App& app, UiState& ui) {
     const std::string changes = std::to_string(n) + (n == 1 ? " change has" : " changes have");
     ImGui::PushTextWrapPos(fs * 30);
     if (app.logout_in_progress()) {
-        ImGui::Text("Uploading %lld change%s before signing outâ¦", n, n == 1 ? "" : "s");
+        ImGui::Text("Uploading %lld change%s before signing out\xE2\x80\xA6", n, n == 1 ? "" : "s");
         mark("signout.reason");
         if (secondary_button("Cancel", "signout.cancel")) {
             app.cancel_logout();
@@ -190,17 +208,24 @@ static void sidebar(App& app, UiState& ui) {
     ImGui::PushStyleColor(ImGuiCol_ChildBg, color::sidebar);
     ImGui::PushStyleVar(ImGuiStyleVar_WindowPadding, ImVec2(fs * 0.8f, fs * 1.1f));
     ImGui::PushStyleVar(ImGuiStyleVar_ItemSpacing, ImVec2(fs * 0.4f, fs * 0.25f));
-    ImGui::BeginChild("sidebar", ImVec2(fs * 14.5f, 0), ImGuiChildFlags_AlwaysUseWindowPadding, ImGuiWindowFlags_NoScrollbar);
+    const bool compact = compact_layout();
+    ImGui::BeginChild("sidebar", ImVec2(compact ? fs * 3.6f : fs * 14.5f, 0), ImGuiChildFlags_AlwaysUseWindowPadding,
+                      ImGuiWindowFlags_NoScrollbar);
     ImDrawList* dl = ImGui::GetWindowDrawList();
     ImVec2 p = ImGui::GetCursorScreenPos();
-    dl->AddCircleFilled(ImVec2(p.x + fs * 0.7f, p.y + fs * 0.75f), fs * 0.6f, color::accent);
-    dl->AddCircle(ImVec2(p.x + fs * 0.7f, p.y + fs * 0.75f), fs * 0.3f, IM_COL32_WHITE, 0, fs * 0.12f);
-    ImGui::SetCursorScreenPos(ImVec2(p.x + fs * 1.8f, p.y - fs * 0.05f));
-    ImGui::PushStyleColor(ImGuiCol_Text, IM_COL32_WHITE);
-    ImGui::PushFont(ui.bold, 19.0f);
-    ImGui::TextUnformatted("closeloop");
-    ImGui::PopFont();
-    ImGui::PopStyleColor();
+    const float logo_x = compact ? p.x + ImGui::GetContentRegionAvail().x * 0.5f : p.x + fs * 0.7f;
+    dl->AddCircleFilled(ImVec2(logo_x, p.y + fs * 0.75f), fs * 0.6f, color::accent);
+    dl->AddCircle(ImVec2(logo_x, p.y + fs * 0.75f), fs * 0.3f, IM_COL32_WHITE, 0, fs * 0.12f);
+    if (compact) {
+        ImGui::Dummy(ImVec2(0, fs * 1.5f));
+    } else {
+        ImGui::SetCursorScreenPos(ImVec2(p.x + fs * 1.8f, p.y - fs * 0.05f));
+        ImGui::PushStyleColor(ImGuiCol_Text, IM_COL32_WHITE);
+        ImGui::PushFont(ui.bold, 19.0f);
+        ImGui::TextUnformatted("closeloop");
+        ImGui::PopFont();
+        ImGui::PopStyleColor();
+    }
     ImGui::Dummy(ImVec2(0, fs * 1.0f));
 
     refresh_inbox_counts(app, ui.inbox);  // the badges stay current on every screen
@@ -212,25 +237,28 @@ static void sidebar(App& app, UiState& ui) {
     if (app.session().is_admin()) nav_item(ui, Icon::Gear, "Admin", View::Admin, "admin");
 
     // User block at the bottom.
-    float bottom = ImGui::GetWindowHeight() - fs * 4.6f;
+    float bottom = ImGui::GetWindowHeight() - (compact ? fs * 2.6f : fs * 4.6f);
     if (ImGui::GetCursorPosY() < bottom) ImGui::SetCursorPosY(bottom);
     ImGui::PushStyleColor(ImGuiCol_Separator, IM_COL32(255, 255, 255, 30));
     ImGui::Separator();
     ImGui::PopStyleColor();
-    ImGui::PushStyleColor(ImGuiCol_Text, IM_COL32_WHITE);
-    ImGui::TextUnformatted(app.session().name.c_str());
-    ImGui::PopStyleColor();
-    ImGui::PushStyleColor(ImGuiCol_Text, IM_COL32(150, 160, 180, 255));
     std::string role = pretty(app.session().role);
     if (!app.session().teams.empty()) role += " \xC2\xB7 " + app.session().teams.front();
-    ImGui::TextUnformatted(role.c_str());
-    ImGui::PopStyleColor();
+    if (!compact) {
+        ImGui::PushStyleColor(ImGuiCol_Text, IM_COL32_WHITE);
+        ImGui::TextUnformatted(app.session().name.c_str());
+        ImGui::PopStyleColor();
+        ImGui::PushStyleColor(ImGuiCol_Text, IM_COL32(150, 160, 180, 255));
+        ImGui::TextUnformatted(role.c_str());
+        ImGui::PopStyleColor();
+    }
     ImGui::PushStyleColor(ImGuiCol_Button, IM_COL32(255, 255, 255, 20));
     ImGui::PushStyleColor(ImGuiCol_ButtonHovered, IM_COL32(255, 255, 255, 40));
     ImGui::PushStyleColor(ImGuiCol_Text, IM_COL32(220, 226, 238, 255));
     ImGui::PushStyleColor(ImGuiCol_Border, IM_COL32(255, 255, 255, 30));
-    if (ImGui::Button("Sign out", ImVec2(-1, 0))) app.logout(false);  // may wait: the dialog below
+    if (ImGui::Button(compact ? "Out" : "Sign out", ImVec2(-1, 0))) app.logout(false);  // may wait: the dialog below
     mark("nav.signout");
+    if (compact && ImGui::IsItemHovered()) ImGui::SetTooltip("Sign out %s (%s)", app.session().name.c_str(), role.c_str());
     ImGui::PopStyleColor(4);
     signout_dialog(app, ui);
     ImGui::EndChild();
@@ -266,6 +294,8 @@ static void refused_changes(App& app) {
 
 void status_bar(App& app, UiState& ui) {
     const float fs = ImGui::GetFontSize();
+    const bool compact = compact_layout();
+    const float gap = compact ? fs * 0.6f : fs * 1.5f;  // around the separators
     ImGui::PushStyleColor(ImGuiCol_ChildBg, IM_COL32_WHITE);
     ImGui::PushStyleVar(ImGuiStyleVar_WindowPadding, ImVec2(fs, fs * 0.35f));
     ImGui::BeginChild("statusbar", ImVec2(0, fs * 2.4f), ImGuiChildFlags_AlwaysUseWindowPadding | ImGuiChildFlags_Borders,
@@ -281,9 +311,9 @@ void status_bar(App& app, UiState& ui) {
     ImGui::SameLine();
     ImGui::TextUnformatted(conn);
     mark("status.connection");
-    ImGui::SameLine(0, fs * 1.5f);
+    ImGui::SameLine(0, gap);
     ImGui::TextDisabled("|");
-    ImGui::SameLine(0, fs * 1.5f);
+    ImGui::SameLine(0, gap);
     if (app.sync_phase() != SyncPhase::Idle) {
         ImGui::Text("Syncing\xE2\x80\xA6 %s (%d events)", app.sync_phase() == SyncPhase::Pushing ? "uploading" : "downloading",
                     app.sync_progress_events());
@@ -295,9 +325,9 @@ void status_bar(App& app, UiState& ui) {
         ImGui::Text("Last sync %s", time_ago(app.last_sync(), app.now()).c_str());
     }
     mark("status.sync");
-    ImGui::SameLine(0, fs * 1.5f);
+    ImGui::SameLine(0, gap);
     ImGui::TextDisabled("|");
-    ImGui::SameLine(0, fs * 1.5f);
+    ImGui::SameLine(0, gap);
     long long pending = app.pending_count();
     int files = app.pending_uploads();
     if (files > 0) ImGui::Text("%lld change%s, %d file%s waiting to upload", pending, pending == 1 ? "" : "s", files, files == 1 ? "" : "s");
@@ -305,13 +335,13 @@ void status_bar(App& app, UiState& ui) {
     else ImGui::TextUnformatted("All changes uploaded");
     mark("status.pending");
     refused_changes(app);
-    ImGui::SameLine(0, fs * 1.5f);
+    ImGui::SameLine(0, gap);
     ImGui::TextDisabled("|");
-    ImGui::SameLine(0, fs * 1.5f);
+    ImGui::SameLine(0, gap);
     switch (app.save_state()) {
         case SaveState::Clean:
         case SaveState::Saved:
-            ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(color::success), "\xE2\x9C\x93 Saved on this device");
+            ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(color::success), compact ? "\xE2\x9C\x93 Saved" : "\xE2\x9C\x93 Saved on this device");
             // Where the browser did not grant persistent storage, say what that means (on hover:
             // it is the case for most sites that are not installed, so no alarm on screen).
             if (ImGui::IsItemHovered() && platform::storage_persisted() == 0)  // asks JS only on hover
@@ -329,7 +359,9 @@ void status_bar(App& app, UiState& ui) {
     const ImGuiStyle& st = ImGui::GetStyle();
     float export_w = ImGui::CalcTextSize("Export").x + st.FramePadding.x * 2;
     float right = ImGui::GetWindowWidth() - st.WindowPadding.x - export_w - st.ItemSpacing.x - fs * 7;
-    ImGui::SameLine(std::max(right, ImGui::GetCursorPosX()));
+    // Never over the status texts: where they are longer, the buttons follow them.
+    const float texts_end = ImGui::GetItemRectMax().x - ImGui::GetWindowPos().x + st.ItemSpacing.x;
+    ImGui::SameLine(std::max(right, texts_end));
     if (secondary_button("Export", "status.export")) {
         platform::download_file("closeloop-pending-" + app.store()->device_id() + ".json", "application/json", app.export_pending());
     }

@@ -26,7 +26,7 @@ test('HiDPI: crisp rendering at devicePixelRatio 2 and clicks land on widgets', 
     const download = page.waitForEvent('download', { timeout: 15000 });
     await click(page, 'reports.log');
     const file = await download;
-    assert.equal(file.suggestedFilename(), 'closeloop-log.csv');
+    assert.match(file.suggestedFilename(), /^closeloop-log-\d{4}-\d{2}-\d{2}\.csv$/);  // dated: exports do not overwrite each other
     const csv = readFileSync(await file.path(), 'utf8');
     assert.match(csv, /Ada Lovelace/);
     await click(page, 'nav.due');
