@@ -180,8 +180,11 @@ void case_view(App& app, UiState& ui) {
     }
     ImGui::Dummy(ImVec2(0, fs * 0.2f));
 
-    float left_w = ImGui::GetContentRegionAvail().x * 0.52f;
-    ImGui::BeginChild("case_left", ImVec2(left_w, 0));
+    // Two columns (details and deadlines | actions and timeline), or one below the other where the
+    // screen is too narrow for both (a phone: each column was a few letters wide).
+    const bool stacked = ImGui::GetContentRegionAvail().x < fs * 40;
+    if (stacked) ImGui::BeginChild("case_stack", ImVec2(0, 0));
+    else ImGui::BeginChild("case_left", ImVec2(ImGui::GetContentRegionAvail().x * 0.52f, 0));
     // Details card.
     begin_card("details");
     heading("Details", 17.0f);
@@ -337,10 +340,11 @@ void case_view(App& app, UiState& ui) {
             ImGui::Text("%s  (%lld KB, %s)", a.name.c_str(), static_cast<long long>((a.size + 1023) / 1024), a.type.c_str());
         end_card();
     }
-    ImGui::EndChild();
-
-    ImGui::SameLine(0, fs);
-    ImGui::BeginChild("case_right", ImVec2(0, 0));
+    if (!stacked) {
+        ImGui::EndChild();
+        ImGui::SameLine(0, fs);
+        ImGui::BeginChild("case_right", ImVec2(0, 0));
+    }
     begin_card("actions");
     if (ImGui::BeginTabBar("actions")) {
         if (ImGui::BeginTabItem("Note")) {

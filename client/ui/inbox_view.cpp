@@ -121,7 +121,7 @@ void inbox_view(App& app, UiState& ui) {
 
     ImGuiTableFlags flags = ImGuiTableFlags_Sortable | ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerH |
                             ImGuiTableFlags_BordersOuter | ImGuiTableFlags_ScrollY | ImGuiTableFlags_Resizable |
-                            ImGuiTableFlags_SizingStretchProp;
+                            ImGuiTableFlags_SizingStretchProp | ImGuiTableFlags_Hideable;
     // An empty list shows one message across the row; a resizable table draws its column borders
     // through it (ImGui forces inner vertical borders on resizable tables).
     if (s.total == 0) flags &= ~ImGuiTableFlags_Resizable;
@@ -136,6 +136,15 @@ void inbox_view(App& app, UiState& ui) {
         ImGui::TableSetupColumn("Priority", ImGuiTableColumnFlags_None, 0.8f, 5);
         ImGui::TableSetupColumn("Due", ImGuiTableColumnFlags_DefaultSort, 1.6f, 6);
         ImGui::TableSetupColumn("Updated", ImGuiTableColumnFlags_None, 1.0f, 7);
+        // On a narrow screen (a phone) kind, category, priority and last update are hidden, so the
+        // reference, client, status and due time stay readable; they come back when it widens
+        // (and a right click on the header shows or hides any column).
+        static int narrow_was = -1;
+        const int narrow = ImGui::GetContentRegionAvail().x < fs * 40 ? 1 : 0;
+        if (narrow != narrow_was) {
+            for (int col : {2, 3, 5, 7}) ImGui::TableSetColumnEnabled(col, !narrow);
+            narrow_was = narrow;
+        }
         ImGui::TableHeadersRow();
         if (ImGuiTableSortSpecs* specs = ImGui::TableGetSortSpecs(); specs && specs->SpecsDirty) {
             if (specs->SpecsCount > 0) {

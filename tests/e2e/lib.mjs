@@ -100,11 +100,18 @@ export async function widget(page, id, timeout = 8000) {
 }
 
 export async function click(page, id) {
-  const r = await widget(page, id);
+  let r = await widget(page, id);
   // Hover first (as a person does): ImGui decides what is under the mouse from the previous frame.
   // One frame after each input event is enough: the frame that follows an event processes it.
-  await page.mouse.move(r.x + r.w / 2, r.y + r.h / 2);
-  await frames(page, 1);
+  // The widget must still be where it was: right after a resize a layout can take a few frames to
+  // settle (a scrollbar appears and rows wrap again), and a click there landed on another button.
+  for (let tries = 0; tries < 10; tries++) {
+    await page.mouse.move(r.x + r.w / 2, r.y + r.h / 2);
+    await frames(page, 1);
+    const now = await widget(page, id);
+    if (now.x === r.x && now.y === r.y && now.w === r.w && now.h === r.h) break;
+    r = now;
+  }
   await page.mouse.down();
   await frames(page, 1);
   await page.mouse.up();
