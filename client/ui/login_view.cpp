@@ -4,6 +4,17 @@
 
 namespace cl::ui {
 
+// The server's answer to a sign-in, under the password field of either form.
+static void login_error(App& app, const char* mark_id) {
+    if (app.login_error().empty()) return;
+    ImGui::PushStyleColor(ImGuiCol_Text, ImGui::ColorConvertU32ToFloat4(color::danger));
+    ImGui::PushTextWrapPos(0);
+    ImGui::TextUnformatted(app.login_error().c_str());
+    ImGui::PopTextWrapPos();
+    ImGui::PopStyleColor();
+    mark(mark_id);
+}
+
 void login_view(App& app, UiState& ui) {
     const float fs = ImGui::GetFontSize();
     ImVec2 avail = ImGui::GetContentRegionAvail();
@@ -26,14 +37,7 @@ void login_view(App& app, UiState& ui) {
     enter |= ImGui::InputText("##pass", ui.login_pass, sizeof ui.login_pass,
                               ImGuiInputTextFlags_Password | ImGuiInputTextFlags_EnterReturnsTrue);
     mark("login.password");
-    if (!app.login_error().empty()) {
-        ImGui::PushStyleColor(ImGuiCol_Text, ImGui::ColorConvertU32ToFloat4(color::danger));
-        ImGui::PushTextWrapPos(0);
-        ImGui::TextUnformatted(app.login_error().c_str());
-        ImGui::PopTextWrapPos();
-        ImGui::PopStyleColor();
-        mark("login.error");
-    }
+    login_error(app, "login.error");
     ImGui::Dummy(ImVec2(0, fs * 0.3f));
     ImGui::BeginDisabled(app.login_in_flight());
     if (primary_button(app.login_in_flight() ? "Signing in\xE2\x80\xA6" : "Sign in", "login.submit", ImVec2(-1, fs * 2.2f)) || enter) {
@@ -51,9 +55,6 @@ void login_view(App& app, UiState& ui) {
     end_card();
 }
 
-}  // namespace cl::ui
-
-namespace cl::ui {
 
 // The session ended on the server (30-day expiry, or revoked by a password reset) while this device
 // holds the user's data and perhaps changes not uploaded yet. Signing out would delete those, and
@@ -103,14 +104,7 @@ void reauth_modal(App& app, UiState& ui) {
     bool enter = ImGui::InputText("##reauth_pass", ui.reauth_pass, sizeof ui.reauth_pass,
                                   ImGuiInputTextFlags_Password | ImGuiInputTextFlags_EnterReturnsTrue);
     mark("reauth.password");
-    if (!app.login_error().empty()) {
-        ImGui::PushStyleColor(ImGuiCol_Text, ImGui::ColorConvertU32ToFloat4(color::danger));
-        ImGui::PushTextWrapPos(0);
-        ImGui::TextUnformatted(app.login_error().c_str());
-        ImGui::PopTextWrapPos();
-        ImGui::PopStyleColor();
-        mark("reauth.error");
-    }
+    login_error(app, "reauth.error");
     if (!app.browser_online())
         ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(color::warning), "You are offline: signing in needs a connection.");
     ImGui::Dummy(ImVec2(0, fs * 0.3f));
