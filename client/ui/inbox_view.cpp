@@ -1,4 +1,5 @@
 // Inbox: sortable, filterable case table over the store (list clipper + windowed queries).
+#include <algorithm>
 #include <cstdio>
 
 #include "domain/vocab.h"
@@ -70,9 +71,11 @@ void inbox_view(App& app, UiState& ui) {
                     {"Overdue", s.overdue, color::danger, "inbox.tile.overdue"},
                     {"Escalations", s.escalations, color::purple, "inbox.tile.escalations"},
                     {"Waiting to upload", static_cast<int>(app.pending_count()), color::neutral, "inbox.tile.pending"}};
-    float tw = (ImGui::GetContentRegionAvail().x - fs * 0.8f * 3) / 4;
+    // Four in a row, or two rows of two on a narrow screen (the last two were cut off on a phone).
+    const int per_row = ImGui::GetContentRegionAvail().x < fs * 40 ? 2 : 4;
+    float tw = (ImGui::GetContentRegionAvail().x - fs * 0.8f * (per_row - 1)) / per_row;
     for (int i = 0; i < 4; ++i) {
-        if (i) ImGui::SameLine(0, fs * 0.8f);
+        if (i % per_row) ImGui::SameLine(0, fs * 0.8f);
         begin_card(tiles[i].id, ImVec2(tw, fs * 4.2f));
         ImGui::TextDisabled("%s", tiles[i].label);
         ImGui::PushFont(ui.bold, 26.0f);
@@ -85,29 +88,30 @@ void inbox_view(App& app, UiState& ui) {
     }
     ImGui::Dummy(ImVec2(0, fs * 0.2f));
 
-    // Filters.
-    ImGui::SetNextItemWidth(fs * 16);
+    // Filters, wrapped onto more lines where the screen is narrow (at 1024 px the last two
+    // checkboxes were off-screen).
+    ImGui::SetNextItemWidth(std::min(fs * 16, ImGui::GetContentRegionAvail().x));
     ImGui::InputTextWithHint("##search", "Search reference, client, text\xE2\x80\xA6", s.search, sizeof s.search);
     mark("inbox.search");
     static const std::vector<std::string_view> status_opts = {"open", "new", "in_progress", "awaiting_client", "resolved", "closed"};
-    ImGui::SameLine();
+    same_line_if_fits(fs * 9);
     ImGui::SetNextItemWidth(fs * 9);
     combo_vocab("##status", "inbox.status", &s.status, status_opts, "Any status");
-    ImGui::SameLine();
+    same_line_if_fits(fs * 8);
     ImGui::SetNextItemWidth(fs * 8);
     combo_vocab("##kind", "inbox.kind", &s.kind, vocab::kinds(), "Any kind");
-    ImGui::SameLine();
+    same_line_if_fits(fs * 9);
     ImGui::SetNextItemWidth(fs * 9);
     combo_vocab("##category", "inbox.category", &s.category, vocab::categories(), "Any category");
-    ImGui::SameLine();
-    ImGui::Checkbox("Mine", &s.mine);
-    mark("inbox.mine");
-    ImGui::SameLine();
-    ImGui::Checkbox("Overdue", &s.overdue_only);
-    mark("inbox.overdue");
-    ImGui::SameLine();
-    ImGui::Checkbox("Escalations", &s.escalation_only);
-    mark("inbox.escalation");
+    auto checkbox = [&](const char* label, bool* v, const char* id) {
+        const ImGuiStyle& st = ImGui::GetStyle();
+        same_line_if_fits(ImGui::GetFrameHeight() + st.ItemInnerSpacing.x + ImGui::CalcTextSize(label).x);
+        ImGui::Checkbox(label, v);
+        mark(id);
+    };
+    checkbox("Mine", &s.mine, "inbox.mine");
+    checkbox("Overdue", &s.overdue_only, "inbox.overdue");
+    checkbox("Escalations", &s.escalation_only, "inbox.escalation");
 
     CaseQuery q = make_query(app, s);
     std::string key = key_of(q);

@@ -275,6 +275,8 @@ test('the case screen fits at 1024, 768 and 390 wide: NPS 0..10, the status butt
     w = (await state(A.page)).widgets;
     const row = w['inbox.row.0'];
     assert.ok(row && row.w > 50 && row.x + row.w <= 390, `inbox row at 390: ${JSON.stringify(row)}`);
+    for (const k of ['inbox.tile.pending', 'inbox.escalation', 'inbox.category'])
+      assert.ok(w[k] && w[k].x + w[k].w <= 390, `${k} visible at 390: ${JSON.stringify(w[k])}`);
     await shot(A.page, 'flows-09-inbox-390');
   } finally {
     await A.context.close();
