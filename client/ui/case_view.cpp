@@ -380,9 +380,7 @@ void case_view(App& app, UiState& ui) {
             ImGui::TextUnformatted("Satisfaction (CSAT 1-5)");
             for (int i = 0; i <= 5; ++i) {
                 std::string l = i == 0 ? std::string("-##csat0") : std::to_string(i) + "##csat";
-                if (i)  // a radio button: its circle, the inner spacing and the label
-                    same_line_if_fits(ImGui::GetFrameHeight() + ImGui::GetStyle().ItemInnerSpacing.x +
-                                      ImGui::CalcTextSize(l.c_str(), nullptr, true).x);
+                if (i) same_line_if_fits(toggle_width(l.c_str()));
                 if (ImGui::RadioButton(l.c_str(), s.csat == i)) s.csat = i;
                 mark("case.survey.csat." + std::to_string(i));
             }
@@ -410,7 +408,7 @@ void case_view(App& app, UiState& ui) {
             mark("case.survey.suggestion");
             ImGui::SetNextItemWidth(fs * 10);
             combo_vocab("Channel##sv", "case.survey.channel", &s.survey_channel, vocab::channels(), "-");
-            same_line_if_fits(ImGui::GetFrameHeight() + ImGui::GetStyle().ItemInnerSpacing.x + ImGui::CalcTextSize("Incentive offered").x);
+            same_line_if_fits(toggle_width("Incentive offered"));
             ImGui::Checkbox("Incentive offered", &s.incentive);
             if (primary_button("Record survey", "case.survey.add")) {
                 Status st = app.record_survey(c->id, s.csat, s.nps, s.comment, s.suggestion,

@@ -104,8 +104,7 @@ void inbox_view(App& app, UiState& ui) {
     ImGui::SetNextItemWidth(fs * 9);
     combo_vocab("##category", "inbox.category", &s.category, vocab::categories(), "Any category");
     auto checkbox = [&](const char* label, bool* v, const char* id) {
-        const ImGuiStyle& st = ImGui::GetStyle();
-        same_line_if_fits(ImGui::GetFrameHeight() + st.ItemInnerSpacing.x + ImGui::CalcTextSize(label).x);
+        same_line_if_fits(toggle_width(label));
         ImGui::Checkbox(label, v);
         mark(id);
     };

@@ -38,8 +38,9 @@ void new_case_view(App& app, UiState& ui) {
     ImGui::TextUnformatted("Kind");
     static const std::vector<std::string_view> kinds = {"aftercare", "feedback", "follow_up"};
     for (int i = 0; i < 3; ++i) {
-        if (i) ImGui::SameLine();
-        if (ImGui::RadioButton(pretty(std::string(kinds[i])).c_str(), s.kind == i)) s.kind = i;
+        const std::string label = pretty(std::string(kinds[i]));
+        if (i) same_line_if_fits(toggle_width(label.c_str()));
+        if (ImGui::RadioButton(label.c_str(), s.kind == i)) s.kind = i;
         mark(std::string("new.kind.") + std::string(kinds[i]));
     }
     field_error(s.errors, "kind");

@@ -128,6 +128,7 @@ bool secondary_button(const char* label, const std::string& id, ImVec2 size = Im
 // line (rows of buttons that wrap in narrow windows). spacing < 0: the style's item spacing.
 void same_line_if_fits(float w, float spacing = -1.0f);
 float button_width(const char* label);  // a Button's width for its label (up to any "##")
+float toggle_width(const char* label);  // a Checkbox's or RadioButton's: its box, the inner spacing, the label
 void heading(const char* text, float size = 22.0f);
 void field_error(const FieldErrors& errs, const char* key);
 bool combo_vocab(const char* label, const std::string& id, int* index, const std::vector<std::string_view>& items,

@@ -89,6 +89,10 @@ float button_width(const char* label) {
     return ImGui::CalcTextSize(label, nullptr, true).x + ImGui::GetStyle().FramePadding.x * 2;
 }
 
+float toggle_width(const char* label) {
+    return ImGui::GetFrameHeight() + ImGui::GetStyle().ItemInnerSpacing.x + ImGui::CalcTextSize(label, nullptr, true).x;
+}
+
 void heading(const char* text, float size) {
     extern UiState* g_ui;
     ImGui::PushFont(g_ui ? g_ui->bold : nullptr, size);
