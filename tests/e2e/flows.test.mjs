@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startServer, launch, openApp, state, call, click, fill, shot, waitSaved, waitFor, tempProfile, frames,
-  signIn, waitSynced, caseJson, widget, loaderGone } from './lib.mjs';
+  signIn, waitSynced, caseJson, widget, loaderGone, newCase } from './lib.mjs';
 
 const PW = { carol: 'carol-password-1', dave: 'dave-password-2', erin: 'erin-password-3', fred: 'fred-password-4' };
 let srv;
@@ -24,17 +24,6 @@ async function start(name, viewport = {}) {
   await signIn(side.page, name, PW[name]);
   await waitSynced(side.page, 0);
   return side;
-}
-
-async function newCase(page, { client, contact, title }) {
-  await click(page, 'nav.new_case');
-  await fill(page, 'new.client_name', client);
-  await fill(page, 'new.client_contact', contact);
-  await fill(page, 'new.title', title);
-  await click(page, 'new.save');
-  const s = await waitFor(page, (x) => x.view === 'case', 'case view after create');
-  await waitSaved(page);
-  return s.case_id;
 }
 
 async function addNote(page, caseId, text) {

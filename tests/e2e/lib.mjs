@@ -218,3 +218,16 @@ export async function waitSynced(page, since = 0, timeout = 20000) {
 
 export async function cases(page) { return JSON.parse(await call(page, 'cases')); }
 export async function caseJson(page, id) { return JSON.parse(await call(page, 'case', id)); }
+
+// Creates a case through the New case form; returns its id once the case view shows it and it is saved.
+export async function newCase(page, { client, contact, title, description }) {
+  await click(page, 'nav.new_case');
+  await fill(page, 'new.client_name', client);
+  await fill(page, 'new.client_contact', contact);
+  await fill(page, 'new.title', title);
+  if (description) await fill(page, 'new.description', description);
+  await click(page, 'new.save');
+  const s = await waitFor(page, (x) => x.view === 'case', 'case view after create');
+  await waitSaved(page);
+  return s.case_id;
+}

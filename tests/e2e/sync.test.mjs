@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startServer, launch, openApp, state, call, click, fill, shot, waitSaved, waitFor, tempProfile, frames,
-  signIn, waitSynced, cases, caseJson, loaderGone, widget } from './lib.mjs';
+  signIn, waitSynced, cases, caseJson, loaderGone, widget, newCase } from './lib.mjs';
 
 const FF = /^FF-\d{4}-\d{4}$/;
 const PW = { alice: 'alice-password-1', bob: 'bob-password-2' };
@@ -30,18 +30,6 @@ async function reopen(page) {
     null, { timeout: 30000 });
   await loaderGone(page);
   await frames(page, 3);
-}
-
-async function newCase(page, { client, contact, title, description }) {
-  await click(page, 'nav.new_case');
-  await fill(page, 'new.client_name', client);
-  await fill(page, 'new.client_contact', contact);
-  await fill(page, 'new.title', title);
-  if (description) await fill(page, 'new.description', description);
-  await click(page, 'new.save');
-  const s = await waitFor(page, (x) => x.view === 'case', 'case view after create');
-  await waitSaved(page);
-  return s.case_id;
 }
 
 async function editDescription(page, caseId, text) {
