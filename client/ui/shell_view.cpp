@@ -379,13 +379,17 @@ void status_bar(App& app, UiState& ui) {
     ImGui::PopStyleColor();
 }
 
+// Bottom right, above the status bar, newest lowest: at the top right they hid the case header's
+// status buttons and the inbox's "+ New case" (they take no input, but covered what to click).
 static void toasts(App& app) {
     const float fs = ImGui::GetFontSize();
     ImGuiViewport* vp = ImGui::GetMainViewport();
-    float y = vp->Pos.y + fs * 1.0f;
+    float y = vp->Pos.y + vp->Size.y - fs * 3.4f;  // the status bar is fs * 2.4 high
     int i = 0;
-    for (const auto& t : app.toasts()) {
-        ImGui::SetNextWindowPos(ImVec2(vp->Pos.x + vp->Size.x - fs, y), ImGuiCond_Always, ImVec2(1, 0));
+    const auto& list = app.toasts();
+    for (auto it = list.rbegin(); it != list.rend(); ++it) {
+        const auto& t = *it;
+        ImGui::SetNextWindowPos(ImVec2(vp->Pos.x + vp->Size.x - fs, y), ImGuiCond_Always, ImVec2(1, 1));
         ImGui::SetNextWindowBgAlpha(1.0f);
         ImGui::PushStyleColor(ImGuiCol_WindowBg, t.error ? IM_COL32(253, 236, 236, 255) : IM_COL32(27, 33, 46, 240));
         ImGui::PushStyleColor(ImGuiCol_Text, t.error ? ImGui::ColorConvertU32ToFloat4(color::danger) : ImVec4(1, 1, 1, 1));
@@ -396,7 +400,7 @@ static void toasts(App& app) {
         ImGui::PushTextWrapPos(fs * 24);
         ImGui::TextUnformatted(t.text.c_str());
         ImGui::PopTextWrapPos();
-        y += ImGui::GetWindowHeight() + fs * 0.5f;
+        y -= ImGui::GetWindowHeight() + fs * 0.5f;
         ImGui::End();
         ImGui::PopStyleColor(2);
     }
