@@ -194,28 +194,20 @@ void sla_sheet(const json::Value& root) {
     end_card();
 }
 
+// A failed admin request's message: the server's error, or why it could not be reached.
+std::string response_error(const platform::HttpResponse& r) {
+    return r.status ? App::error_text(r.status, r.body) : "Cannot reach the server: " + r.error;
+}
+
 // The retention policy: shown, edited (PUT admin/retention) and tried: a dry run lists what the
 // next sweep would purge, and a sweep can run now (POST admin/retention/run), after a confirmation.
 // The server checks the values again (12 to 120 months) and keeps the audit trail.
-struct RetentionEditor {
-    bool editing = false;
-    int default_months = 12;
-    struct Kind { std::string kind; bool own = false; int months = 12; };  // own: not the default
-    std::vector<Kind> kinds;  // every case kind
-    uint64_t save_req = 0, run_req = 0;
-    bool run_dry = true;
-    std::string message;  // the last save's or run's outcome
-    bool message_error = false;
-};
-RetentionEditor g_retention;
-
 void retention_outcome(App& app, RetentionEditor& e, bool* reload) {
     platform::HttpResponse r;
     if (e.save_req && app.take_response(e.save_req, &r)) {
         e.save_req = 0;
         e.message_error = r.status != 200;
-        e.message = r.status == 200 ? "Saved. The next sweep applies the new periods."
-                                    : r.status ? App::error_text(r.status, r.body) : "Cannot reach the server: " + r.error;
+        e.message = r.status == 200 ? "Saved. The next sweep applies the new periods." : response_error(r);
         if (r.status == 200) {
             e.editing = false;
             *reload = true;
@@ -225,7 +217,7 @@ void retention_outcome(App& app, RetentionEditor& e, bool* reload) {
         e.run_req = 0;
         e.message_error = r.status != 200;
         if (r.status != 200) {
-            e.message = r.status ? App::error_text(r.status, r.body) : "Cannot reach the server: " + r.error;
+            e.message = response_error(r);
             return;
         }
         auto doc = json::parse(r.body);
@@ -244,8 +236,7 @@ void retention_outcome(App& app, RetentionEditor& e, bool* reload) {
     }
 }
 
-void retention_sheet(App& app, const json::Value& root, bool* reload) {
-    RetentionEditor& e = g_retention;
+void retention_sheet(App& app, RetentionEditor& e, const json::Value& root, bool* reload) {
     retention_outcome(app, e, reload);
     const float fs = ImGui::GetFontSize();
     const json::Value* per_kind = json::member(root, "months_after_closure");
@@ -423,9 +414,7 @@ void admin_view(App& app, UiState& ui) {
     for (auto it = s.requests.begin(); it != s.requests.end();) {
         platform::HttpResponse r;
         if (it->second && app.take_response(it->second, &r)) {
-            s.data[it->first] = r.status == 200 ? r.body
-                                                : r.status ? App::error_text(r.status, r.body)
-                                                           : "Cannot reach the server: " + r.error;
+            s.data[it->first] = r.status == 200 ? r.body : response_error(r);
             it->second = 0;
         }
         ++it;
@@ -453,7 +442,7 @@ void admin_view(App& app, UiState& ui) {
                 else if (k == "sla") sla_sheet(root);
                 else if (k == "retention") {
                     bool reload = false;
-                    retention_sheet(app, root, &reload);
+                    retention_sheet(app, s.retention, root, &reload);
                     if (reload) { s.data.erase(ep); s.requests.erase(ep); }
                 }
                 else audit_table(root, s);

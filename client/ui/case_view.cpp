@@ -217,30 +217,24 @@ void case_view(App& app, UiState& ui) {
         if (!c->resolution.empty()) label_value("Resolution", c->resolution);
     } else {
         // The new-case form's rules and inline messages (App::edit_case, validate_case_fields).
-        auto field = [&](const char* label, const char* key, char* buf, size_t size, bool multiline = false) {
+        auto field = [&](const char* label, const char* key, const char* id, char* buf, size_t size, bool multiline = false) {
             ImGui::TextUnformatted(label);
             bool bad = s.edit_errors.count(key) > 0;
             if (bad) ImGui::PushStyleColor(ImGuiCol_Border, ImGui::ColorConvertU32ToFloat4(color::danger));
-            std::string id = std::string("##edit.") + key;
-            if (multiline) ImGui::InputTextMultiline(id.c_str(), buf, size, ImVec2(-1, fs * 4));
-            else ImGui::InputText(id.c_str(), buf, size);
+            std::string hidden = std::string("##edit.") + key;
+            if (multiline) ImGui::InputTextMultiline(hidden.c_str(), buf, size, ImVec2(-1, fs * 4));
+            else ImGui::InputText(hidden.c_str(), buf, size);
             if (bad) ImGui::PopStyleColor();
+            mark(id);
+            field_error(s.edit_errors, key);
         };
         ImGui::PushItemWidth(-1);
-        field("Client", "client_name", s.edit_client, sizeof s.edit_client);
-        mark("case.edit.client");
-        field_error(s.edit_errors, "client_name");
-        field("Contact", "client_contact", s.edit_contact, sizeof s.edit_contact);
-        mark("case.edit.contact");
-        field_error(s.edit_errors, "client_contact");
+        field("Client", "client_name", "case.edit.client", s.edit_client, sizeof s.edit_client);
+        field("Contact", "client_contact", "case.edit.contact", s.edit_contact, sizeof s.edit_contact);
         ImGui::TextUnformatted("Preferred channel");
         combo_vocab("##ech", "case.edit.channel", &s.edit_channel, vocab::channels(), "-");
-        field("Title", "title", s.edit_title, sizeof s.edit_title);
-        mark("case.edit.title");
-        field_error(s.edit_errors, "title");
-        field("Description", "description", s.edit_description, sizeof s.edit_description, true);
-        mark("case.edit.description");
-        field_error(s.edit_errors, "description");
+        field("Title", "title", "case.edit.title", s.edit_title, sizeof s.edit_title);
+        field("Description", "description", "case.edit.description", s.edit_description, sizeof s.edit_description, true);
         ImGui::TextUnformatted("Category");
         combo_vocab("##ecat", "case.edit.category", &s.edit_category, vocab::categories(), "-");
         ImGui::TextUnformatted("Priority");

@@ -55,7 +55,6 @@ void login_view(App& app, UiState& ui) {
     end_card();
 }
 
-
 // The session ended on the server (30-day expiry, or revoked by a password reset) while this device
 // holds the user's data and perhaps changes not uploaded yet. Signing out would delete those, and
 // the sign-in screen could let another user in on top of them: the same user signs in again here,

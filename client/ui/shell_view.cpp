@@ -80,6 +80,11 @@ static void draw_icon(ImDrawList* dl, Icon icon, ImVec2 c, float fs, ImU32 col) 
     }
 }
 
+// The changes not uploaded yet, as a file another device can import (status bar, sign-out dialog).
+static void export_pending_file(App& app) {
+    platform::download_file("closeloop-pending-" + app.store()->device_id() + ".json", "application/json", app.export_pending());
+}
+
 // Below this width the sidebar shows its icons only (labels on hover): at 768 px and less the
 // full sidebar took more than a quarter of the screen and the case screen's rows were cut off.
 static bool compact_layout() { return ImGui::GetMainViewport()->Size.x < ImGui::GetFontSize() * 58; }
@@ -102,25 +107,17 @@ static bool nav_item(UiState& ui, Icon icon, const char* label, View v, const ch
     if (compact) {
         draw_icon(dl, icon, ImVec2(p.x + w * 0.5f, p.y + h * 0.5f), fs * 0.95f, fg);
         if (hovered) ImGui::SetTooltip("%s", label);
-        if (count > 0) {  // a dot with the count, at the icon's corner
-            std::string n = count > 99 ? "99+" : std::to_string(count);
-            ImVec2 ts = ImGui::CalcTextSize(n.c_str());
-            const float bh = fs * 1.1f, bw = std::max(bh, ts.x + fs * 0.5f);
-            ImVec2 b0(p.x + w - bw - fs * 0.1f, p.y + fs * 0.05f);
-            dl->AddRectFilled(b0, ImVec2(b0.x + bw, b0.y + bh), selected ? IM_COL32(255, 255, 255, 60) : IM_COL32(214, 52, 62, 255), bh * 0.5f);
-            dl->AddText(ImVec2(b0.x + (bw - ts.x) * 0.5f, b0.y + (bh - ts.y) * 0.5f), IM_COL32_WHITE, n.c_str());
-        }
     } else {
         draw_icon(dl, icon, ImVec2(p.x + fs * 1.15f, p.y + h * 0.5f), fs * 0.95f, fg);
         dl->AddText(ImVec2(p.x + fs * 2.2f, p.y + (h - fs) * 0.5f), fg, label);
     }
-    if (count > 0 && !compact) {
-        std::string n = std::to_string(count);
+    if (count > 0) {  // at the right end, or (icons only) a smaller one at the icon's corner
+        std::string n = compact && count > 99 ? "99+" : std::to_string(count);
         ImVec2 ts = ImGui::CalcTextSize(n.c_str());
-        float bw = ts.x + fs * 0.9f, bh = fs * 1.3f;
-        ImVec2 b0(p.x + w - bw - fs * 0.6f, p.y + (h - bh) * 0.5f);
+        const float bh = fs * (compact ? 1.1f : 1.3f), bw = std::max(bh, ts.x + fs * (compact ? 0.5f : 0.9f));
+        ImVec2 b0 = compact ? ImVec2(p.x + w - bw - fs * 0.1f, p.y + fs * 0.05f) : ImVec2(p.x + w - bw - fs * 0.6f, p.y + (h - bh) * 0.5f);
         dl->AddRectFilled(b0, ImVec2(b0.x + bw, b0.y + bh), selected ? IM_COL32(255, 255, 255, 60) : IM_COL32(214, 52, 62, 255), bh * 0.5f);
-        dl->AddText(ImVec2(b0.x + fs * 0.45f, b0.y + (bh - ts.y) * 0.5f), IM_COL32_WHITE, n.c_str());
+        dl->AddText(ImVec2(b0.x + (bw - ts.x) * 0.5f, b0.y + (bh - ts.y) * 0.5f), IM_COL32_WHITE, n.c_str());
     }
     ImGui::PopID();
     if (clicked) {
@@ -187,8 +184,7 @@ static void signout_dialog(App& app, UiState& ui) {
         ImGui::SameLine();
     }
     if ((expired ? secondary_button : primary_button)("Export changes", "signout.export", ImVec2(0, 0))) {
-        platform::download_file("closeloop-pending-" + app.store()->device_id() + ".json", "application/json",
-                                app.export_pending());
+        export_pending_file(app);
     }
     ImGui::SameLine();
     if (secondary_button("Sign out anyway", "signout.force")) {
@@ -363,7 +359,7 @@ void status_bar(App& app, UiState& ui) {
     const float texts_end = ImGui::GetItemRectMax().x - ImGui::GetWindowPos().x + st.ItemSpacing.x;
     ImGui::SameLine(std::max(right, texts_end));
     if (secondary_button("Export", "status.export")) {
-        platform::download_file("closeloop-pending-" + app.store()->device_id() + ".json", "application/json", app.export_pending());
+        export_pending_file(app);
     }
     ImGui::SameLine();
     if (app.session_expired()) {

@@ -82,7 +82,20 @@ struct ImprovementState {
     std::string selected;
 };
 
+// Admin › Retention: the policy being edited and the answers awaited (admin_view.cpp).
+struct RetentionEditor {
+    bool editing = false;
+    int default_months = 12;
+    struct Kind { std::string kind; bool own = false; int months = 12; };  // own: not the default
+    std::vector<Kind> kinds;  // every case kind
+    uint64_t save_req = 0, run_req = 0;
+    bool run_dry = true;
+    std::string message;  // the last save's or run's outcome
+    bool message_error = false;
+};
+
 struct AdminState {
+    RetentionEditor retention;
     int tab = 0;
     std::map<std::string, std::string> data;   // endpoint -> body
     std::map<std::string, uint64_t> requests;  // endpoint -> request id

@@ -225,7 +225,6 @@ public:
     struct LocalEvent { std::string case_id, team, author, type, body; };
     Expected<std::vector<Event>> record_local_batch(const std::vector<LocalEvent>& items, int64_t now_ms, Rows rows = Rows::now);
     std::string new_case_id();  // "c-<device>-<n>", never reused
-    // Events not yet acknowledged by the server (seq = 0), oldest first.
     // Local events not yet acknowledged, in the order they were recorded; with after_rowid, only
     // those recorded after that row (a sync goes on past events the server refused), and the last
     // returned event's row in *last_rowid.

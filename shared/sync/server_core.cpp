@@ -117,13 +117,13 @@ PushResponse SyncServer::push(const Caller& caller, const PushRequest& request) 
             valid.push_back(e);
         }
 
-        // The server store writes case rows behind the events (Store::materialize): nothing is
-        // folded here; the next reader of case rows folds every touched case once.
         // A new device becomes the caller's with its first stored event (only the caller's own
         // events get this far: authors are checked above).
         for (const auto& device : unclaimed)
             if (std::any_of(valid.begin(), valid.end(), [&](const Event& v) { return v.device == device; }))
                 if (Status c = store_.claim_device(device, caller.user_id); !c) return c;
+        // The server store writes case rows behind the events (Store::materialize): nothing is
+        // folded here; the next reader of case rows folds every touched case once.
         auto applied = store_.apply_events(valid, {}, Store::Rows::behind);
         if (!applied) return applied.error();
         resp.accepted = applied->inserted;
